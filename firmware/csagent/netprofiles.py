@@ -1,0 +1,42 @@
+"""Network connection profiles: the slots a station can connect through.
+
+Each slot's NetworkConnectionProfile is kept in the store as JSON under
+`_np/<slot>`; NetworkConfigurationPriority (OCPPCommCtrlr) orders them.
+"""
+import json
+
+COMM = "OCPPCommCtrlr"
+PREFIX = "_np/"
+_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+
+def priority(model):
+    """Slot numbers in NetworkConfigurationPriority order."""
+    text = model.value(COMM, "NetworkConfigurationPriority") or ""
+    return [int(s) for s in text.split(",") if s.strip().isdigit()]
+
+
+def load(store, slot):
+    text = store.get(PREFIX + str(slot))
+    return json.loads(text) if text else None
+
+
+def install_profile(settings):
+    """The profile a technician's CSMS URL stands for on first start."""
+    url = settings["csms_url"]
+    return {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": url,
+            "messageTimeout": settings.get("message_timeout", 30),
+            "securityProfile": settings.get("security_profile", 2 if url.startswith("wss:") else 1),
+            "ocppInterface": settings.get("interface", "Wired0")}
+
+
+def quote(text):
+    """Percent-encode a station id for the URL path (OCPP-J 2.0.1, 3.1.1)."""
+    out = []
+    for b in text.encode():
+        out.append(chr(b) if b in _SAFE else "%%%02X" % b)
+    return "".join(out)
+
+
+def station_url(profile, identity):
+    return profile["ocppCsmsUrl"].rstrip("/") + "/" + quote(identity)

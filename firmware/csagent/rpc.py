@@ -1,0 +1,176 @@
+"""OCPP-J RPC over one WebSocket: frames, CALLERROR codes, and our CALLs.
+
+Incoming frames are checked in a fixed order before any handler runs:
+frame shape (RpcFrameworkError) -> message type (MessageTypeNotSupported)
+-> action known (NotImplemented) and handled (NotSupported) -> registration
+gate (SecurityError, B02/B03) -> payload schema (validate.check, issue 4)
+-> handler. Our own CALLs go one at a time; callers queue on a lock, and a
+CALL unanswered within the MessageTimeout fails so the queue goes on.
+"""
+import asyncio
+import json
+import os
+
+from .actions import ACTIONS
+from .log import log
+
+CALL = 2
+RESULT = 3
+ERROR = 4
+MAX_ID = 36  # OCPP-J: messageId is a string of at most 36 characters
+MAX_DESCRIPTION = 255
+
+
+class CallError(Exception):
+    """Raised by a handler to answer with CALLERROR (code, description)."""
+
+    def __init__(self, code, description=""):
+        super().__init__(code, description)
+        self.code = code
+        self.description = description
+
+
+class CallFailed(Exception):
+    """Our CALL got a CALLERROR, an invalid answer, no answer, or the link went."""
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+class Rpc:
+    def __init__(self, handlers, check=None, gate=None):
+        # handlers: action -> fn(payload, size) returning a response dict, or
+        # (response, after) where after() is a coroutine function started
+        # once the CALLRESULT has been sent.
+        self.handlers = handlers
+        self.check = check
+        self.gate = gate
+        self.ws = None
+        self._lock = asyncio.Lock()
+        self._prefix = "%08x-" % int.from_bytes(os.urandom(4), "big")
+        self._count = 0
+        self._waiting = None  # [message id, action, Event, response or exception]
+
+    def attach(self, ws):
+        self.ws = ws
+
+    async def serve(self):
+        """Answer frames until the connection closes; never raises for bad input."""
+        from .ws import ConnectionClosed
+        try:
+            while True:
+                text = await self.ws.recv()
+                try:
+                    await self._frame(text)
+                except ConnectionClosed:
+                    raise
+                except Exception as e:  # garbage must never stop the agent
+                    log("error", "frame", repr(e)[:120])
+        except ConnectionClosed as e:
+            self._fail(CallFailed("connection closed %d" % e.code))
+            raise
+
+    async def call(self, action, payload, timeout):
+        """Send a CALL and return the CALLRESULT payload, or raise CallFailed."""
+        async with self._lock:
+            if self.ws is None:
+                raise CallFailed("offline")
+            self._count += 1
+            msg_id = self._prefix + str(self._count)
+            slot = self._waiting = [msg_id, action, asyncio.Event(), None]
+            try:
+                await self._send([CALL, msg_id, action, payload], "CALL", action, msg_id)
+                await asyncio.wait_for(slot[2].wait(), timeout)
+            except asyncio.TimeoutError:
+                log("timeout", action, msg_id)
+                raise CallFailed("timeout")
+            finally:
+                self._waiting = None
+            if isinstance(slot[3], Exception):
+                raise slot[3]
+            return slot[3]
+
+    def _fail(self, exc):
+        w = self._waiting
+        if w is not None and w[3] is None:
+            w[3] = exc
+            w[2].set()
+
+    async def _send(self, frame, kind, action, msg_id):
+        await self.ws.send(json.dumps(frame))
+        log("sent", kind, action, msg_id)
+
+    async def _error(self, msg_id, code, description):
+        frame = [ERROR, msg_id, code, description[:MAX_DESCRIPTION], {}]
+        await self._send(frame, "CALLERROR", code, msg_id)
+
+    async def _frame(self, text):
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            return await self._error("-1", "RpcFrameworkError", "not valid JSON")
+        if not isinstance(msg, list) or len(msg) < 3 or not _is_int(msg[0]):
+            return await self._error("-1", "RpcFrameworkError", "not an OCPP-J frame")
+        kind, msg_id = msg[0], msg[1]
+        if not isinstance(msg_id, str) or not msg_id or len(msg_id) > MAX_ID:
+            return await self._error("-1", "RpcFrameworkError", "bad messageId")
+        if kind == CALL:
+            return await self._call(msg, msg_id, len(text))
+        if kind == RESULT or kind == ERROR:
+            return self._answer(msg, kind, msg_id)
+        await self._error(msg_id, "MessageTypeNotSupported", "message type %d" % kind)
+
+    def _answer(self, msg, kind, msg_id):
+        w = self._waiting
+        if w is None or w[0] != msg_id or w[3] is not None:
+            log("ignored", "RESULT" if kind == RESULT else "CALLERROR", msg_id)
+            return
+        action = w[1]
+        if kind == ERROR:
+            code = msg[2] if len(msg) > 2 else "?"
+            log("recv", "CALLERROR", action, msg_id, code)
+            return self._fail(CallFailed("CALLERROR %s" % code))
+        payload = msg[2]
+        bad = None
+        if len(msg) != 3 or not isinstance(payload, dict):
+            bad = ("FormatViolation", "not a CALLRESULT")
+        elif self.check:
+            bad = self.check(action, payload, True)
+        if bad:
+            log("invalid", "RESULT", action, msg_id, bad[0])
+            return self._fail(CallFailed("invalid response: %s" % bad[1]))
+        log("recv", "RESULT", action, msg_id)
+        w[3] = payload
+        w[2].set()
+
+    async def _call(self, msg, msg_id, size):
+        if len(msg) != 4 or not isinstance(msg[2], str):
+            return await self._error(msg_id, "RpcFrameworkError", "CALL needs [2, id, action, payload]")
+        action, payload = msg[2], msg[3]
+        log("recv", "CALL", action[:40], msg_id)
+        handler = self.handlers.get(action)
+        if handler is None:
+            if action in ACTIONS:
+                return await self._error(msg_id, "NotSupported", action + " is not supported")
+            return await self._error(msg_id, "NotImplemented", "unknown action")
+        denied = self.gate(action) if self.gate else None
+        if denied is None and not isinstance(payload, dict):
+            denied = ("FormatViolation", "payload must be a JSON object")
+        if denied is None and self.check:
+            denied = self.check(action, payload, False)
+        if denied:
+            return await self._error(msg_id, denied[0], denied[1])
+        after = None
+        try:
+            response = handler(payload, size)
+            if isinstance(response, tuple):
+                response, after = response
+        except CallError as e:
+            return await self._error(msg_id, e.code, e.description)
+        except Exception as e:
+            log("error", action, repr(e)[:120])
+            return await self._error(msg_id, "InternalError", "handler failed")
+        await self._send([RESULT, msg_id, response], "RESULT", action, msg_id)
+        if after:
+            asyncio.create_task(after())

@@ -1,0 +1,64 @@
+"""End-to-end plumbing: the dev CSMS in the test's event loop and stations
+run by tools/station.py in their own processes, as `make run` runs them."""
+import asyncio
+import json
+import os
+import signal
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from csms import Csms  # noqa: E402,F401  (tools/csms.py)
+
+STATION_PY = os.path.join(ROOT, "tools", "station.py")
+
+
+class StationProcess:
+    """One station process; its stderr log goes to <state>.log."""
+
+    def __init__(self, state, csms_url, station_id="CS001", runtime="micropython", password=None,
+                 cafile=None, heap=None, install=None):
+        self.state = str(state)
+        self.args = ["--csms", csms_url, "--id", station_id, "--state", self.state, "--runtime", runtime]
+        if password:
+            self.args += ["--password", password]
+        if cafile:
+            self.args += ["--cafile", cafile]
+        if heap:
+            self.args += ["--heap", str(heap)]
+        # extra first-start settings, beside the ones station.py writes
+        self.install = dict(install, identity=station_id, password=password, csms_url=csms_url) if install else None
+        self.log_path = self.state + ".log"
+        self.proc = None
+
+    async def start(self):
+        if self.install is not None and not os.path.exists(os.path.join(self.state, "store")):
+            os.makedirs(self.state, exist_ok=True)
+            with open(os.path.join(self.state, "install.json"), "w") as f:
+                json.dump(self.install, f)
+        self._log = open(self.log_path, "ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, STATION_PY, *self.args, stdout=self._log, stderr=self._log,
+            stdin=asyncio.subprocess.DEVNULL)
+        return self
+
+    async def stop(self, timeout=10):
+        if self.proc and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), timeout)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+
+def run(coro):
+    """Run one end-to-end scenario with its own event loop."""
+    return asyncio.run(coro)

