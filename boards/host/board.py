@@ -24,7 +24,9 @@ def _exists(path):
 class Board:
     name = "host"
     max_frame = 65536
-    connectors = [(1, 1)]
+    connectors = [(1, 1)]  # (evse id, connector id), as in model.jsonl
+    interfaces = ("Wired0",)  # OCPPInterface names this board can bring up
+    has_modem = False
 
     def __init__(self, flash=None):
         self.flash = flash or (sys.argv[1] if len(sys.argv) > 1 else "flash")
@@ -32,6 +34,14 @@ class Board:
             os.mkdir(self.flash)
         self.defaults = os.getenv("CSAGENT_DEFAULTS") or HERE + "/model.jsonl"
         self._offset = 0
+
+    async def bring_up(self, profile):
+        """Bring up the profile's interface. Here the network is this
+        machine's; <flash>/link_down makes it fail, as a cable pulled."""
+        if profile["ocppInterface"] not in self.interfaces:
+            raise OSError("no interface " + profile["ocppInterface"])
+        if _exists(self.flash + "/link_down"):
+            raise OSError("link down")
 
     def boot_reason(self):
         return "PowerUp"
@@ -71,8 +81,20 @@ class Board:
         path = self.flash + "/certs/" + name
         return path if _exists(path) else None
 
-    def charging(self):
-        return _exists(self.flash + "/charging")
+    def charging(self, evse=None):
+        """A session runs on `evse` (any EVSE when None) while
+        <flash>/charging exists and names it (empty: every EVSE)."""
+        try:
+            with open(self.flash + "/charging") as f:
+                names = f.read().split()
+        except OSError:
+            return False
+        return not names or evse is None or str(evse) in names
+
+    def reset_evse(self, evse):
+        """Reset one EVSE: here a line in <flash>/evse_resets a test can read."""
+        with open(self.flash + "/evse_resets", "a") as f:
+            f.write("%d\n" % evse)
 
     def reset(self):
         sys.exit(RESET_EXIT)

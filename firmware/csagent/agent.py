@@ -2,13 +2,15 @@
 import asyncio
 import json
 
-from . import backoff, netprofiles, tls, variables
+from . import backoff, clock, netprofiles, variables
 from .boot import Registration
+from .connection import Connection
 from .log import log
 from .model import DeviceModel
+from .reset import Resetter
 from .rpc import Rpc
 from .store import Store
-from .ws import ConnectionClosed, connect
+from .ws import ConnectionClosed
 
 try:
     from .validate import check
@@ -29,6 +31,8 @@ class Agent:
             self.install(settings)
             board.install_done()
         self.registration = Registration(self)
+        self.link = Connection(self)
+        self.resetter = Resetter(self)
         self.rpc = Rpc(self.handlers(), check, self.registration.gate)
         self.ws = None
         self.model.watch(self.changed)
@@ -38,6 +42,8 @@ class Agent:
         return {
             "GetVariables": lambda p, size: variables.get_variables(m, p, size),
             "SetVariables": lambda p, size: variables.set_variables(m, p, size),
+            "SetNetworkProfile": lambda p, size: netprofiles.set_network_profile(m, self.store, self.board, p),
+            "Reset": self.resetter.handle,
         }
 
     def install(self, settings):
@@ -56,6 +62,10 @@ class Agent:
             self.registration.changed.set()
         elif variable == "WebSocketPingInterval" and self.ws:
             self.ws.ping_interval = self.model.int_value(COMM, "WebSocketPingInterval", 0)
+        elif variable == "BasicAuthPassword" and self.ws:
+            # Reconnect with the new password once this answer is out (A01).
+            self.link.password_changed()
+            asyncio.create_task(self.ws.close(1000, "new password"))
 
     async def call(self, action, payload):
         timeout = self.model.int_value(COMM, "MessageTimeout", 30, var_instance="Default")
@@ -66,7 +76,7 @@ class Agent:
         attempt = 0
         while True:
             try:
-                self.ws = await self.connect()
+                self.ws = await self.link.open()
             except Exception as e:  # any failure to connect: wait and retry
                 wait = backoff.delay(self.model, attempt)
                 log("connect-failed", _reason(e), "retry in", wait)
@@ -75,29 +85,6 @@ class Agent:
                 continue
             attempt = 0
             await self.session()
-
-    async def connect(self):
-        slots = netprofiles.priority(self.model)
-        profile = netprofiles.load(self.store, slots[0]) if slots else None
-        if profile is None:
-            raise ValueError("no network profile configured")
-        timeout = str(profile.get("messageTimeout", 30))
-        if self.model.value(COMM, "MessageTimeout", var_instance="Default") != timeout:
-            self.model.set_value(COMM, "MessageTimeout", timeout, var_instance="Default")
-        identity = self.model.value(SEC, "Identity") or ""
-        url = netprofiles.station_url(profile, identity)
-        sp = profile["securityProfile"]
-        ssl = None
-        if sp >= 2:
-            ssl = tls.client_context(cafile=self.board.ca_file(),
-                                     certfile=self.board.client_cert() if sp == 3 else None,
-                                     keyfile=self.board.client_key() if sp == 3 else None)
-        password = self.model.value(SEC, "BasicAuthPassword") if sp < 3 else None
-        ws = await connect(url, user=identity, password=password or None, ssl=ssl,
-                           max_frame=self.board.max_frame, timeout=profile.get("messageTimeout", 30),
-                           ping_interval=self.model.int_value(COMM, "WebSocketPingInterval", 0))
-        log("connected", url)
-        return ws
 
     async def session(self):
         self.rpc.attach(self.ws)
@@ -120,7 +107,6 @@ class Agent:
 
     async def notify_connectors(self):
         """B01: after Accepted, the state of every connector."""
-        from . import clock
         now = clock.iso(self.board.time())
         for evse, connector in self.board.connectors:
             await self.call("StatusNotification", {
