@@ -33,9 +33,13 @@ class Agent:
         self.registration = Registration(self)
         self.link = Connection(self)
         self.resetter = Resetter(self)
+        from .reports import Reports
+        self.reports = Reports(self.model, self.call, board.time)
         self.rpc = Rpc(self.handlers(), check, self.registration.gate)
         self.ws = None
         self.model.watch(self.changed)
+        self.model.provide("ClockCtrlr", "DateTime", lambda: clock.iso(board.time()))
+        self.model.add_check(COMM, "NetworkConfigurationPriority", self.priority_check)
 
     def handlers(self):
         m = self.model
@@ -44,6 +48,8 @@ class Agent:
             "SetVariables": lambda p, size: variables.set_variables(m, p, size),
             "SetNetworkProfile": lambda p, size: netprofiles.set_network_profile(m, self.store, self.board, p),
             "Reset": self.resetter.handle,
+            "GetBaseReport": self.reports.get_base_report,
+            "GetReport": self.reports.get_report,
         }
 
     def install(self, settings):
@@ -55,6 +61,13 @@ class Agent:
             self.store.commit({netprofiles.PREFIX + str(slot): json.dumps(profile)})
             self.model.set_value(SEC, "SecurityProfile", str(profile["securityProfile"]))
         log("installed", "identity", settings.get("identity"))
+
+    def priority_check(self, value):
+        """B10.FR.02: every slot of a new priority must hold a profile."""
+        for slot in value.split(","):
+            if netprofiles.load(self.store, int(slot)) is None:
+                return "NoProfileInSlot"
+        return None
 
     def changed(self, component, variable):
         """Live behaviour follows SetVariables without a restart."""
@@ -97,8 +110,10 @@ class Agent:
             work.cancel()
             self.rpc.attach(None)
             self.ws = None
+            self.reports.offline()
 
     async def online(self):
+        self.reports.online()  # a report the lost link broke off starts over
         fresh = self.registration.status != "Accepted"
         await self.registration.register()
         if fresh:

@@ -1,0 +1,397 @@
+"""The device model: components, their variables and the variables'
+attributes and characteristics (OCPP 2.0.1 Part 1, 4; Part 2, 2.x).
+
+The definitions are data, the board's defaults file: JSON Lines, one
+variable a line, for example
+
+  {"component": "EVSE", "evse": 1, "variable": "Power", "dataType": "decimal",
+   "unit": "W", "maxLimit": 22000,
+   "attributes": [{"type": "Actual", "value": "0", "mutability": "ReadOnly"}]}
+
+Line keys: component, variable, dataType and attributes are required;
+componentInstance, evse, connector, variableInstance, unit, minLimit,
+maxLimit, valuesList and supportsMonitoring (false) are optional, as are two
+of ours that are never reported: "reboot": true (SetVariables answers
+RebootRequired: the value is stored and acts after a restart) and "format"
+(a character set, see variables.FORMATS). An attribute has type (Actual),
+value (""), mutability (ReadWrite), persistent (false) and constant (false).
+Every writable attribute must be persistent (Part 2, 2: "All variables that
+are writable SHALL have ... persistent = true").
+
+RAM stays small whatever the model's size: loading streams the file and
+keeps only a hash of each variable's key -> the offset of its line; a lookup
+reads that one line again. Values set since then override the defaults:
+persistent ones in the store under "_dm/<key>", the others in RAM.
+Names and instances match case-insensitively, as the Component and Variable
+types define them.
+"""
+import json
+
+from .log import log
+from .variables import DATA_TYPES, LISTS, check_value
+
+PREFIX = "_dm/"
+ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
+MUTABILITIES = ("ReadOnly", "WriteOnly", "ReadWrite")
+_SEPARATORS = "/@:#"
+_CHARACTERISTICS = ("unit", "dataType", "minLimit", "maxLimit", "valuesList")
+
+
+def component_key(name, evse=None, connector=None, instance=None):
+    """'evse@1.1' style key of a component: name/instance@evse.connector."""
+    k = name
+    if instance:
+        k += "/" + instance
+    if evse is not None:
+        k += "@%d" % evse
+        if connector is not None:
+            k += ".%d" % connector
+    return k.lower()
+
+
+def variable_key(component, variable, evse=None, connector=None, comp_instance=None, var_instance=None):
+    k = component_key(component, evse, connector, comp_instance) + ":" + variable
+    if var_instance:
+        k += "/" + var_instance
+    return k.lower()
+
+
+def _plain(*names):
+    """Whether no name holds a key separator: a request's "EVSE@1" must not
+    reach the EVSE on tier 1."""
+    for name in names:
+        if name and any(c in name for c in _SEPARATORS):
+            return False
+    return True
+
+
+def _key_of(d):
+    return variable_key(d["component"], d["variable"], d.get("evse"), d.get("connector"),
+                        d.get("componentInstance"), d.get("variableInstance"))
+
+
+def _hash(text):
+    # djb2 kept to 24 bits: every step stays a small int on a 32-bit board.
+    h = 5381
+    for b in text.encode():
+        h = (h * 33 + b) & 0xFFFFFF
+    return h
+
+
+def _lines(f, chunk=256):
+    """(offset, line) from the file's position on, read in chunks: a port's
+    readline() may fetch byte by byte, one filesystem call each."""
+    offset = f.tell()
+    rest = b""
+    while True:
+        data = f.read(chunk)
+        if not data:
+            if rest:
+                yield offset, rest
+            return
+        rest += data
+        end = rest.find(b"\n")
+        while end >= 0:
+            yield offset, rest[:end + 1]
+            offset += end + 1
+            rest = rest[end + 1:]
+            end = rest.find(b"\n")
+
+
+def _text(value):
+    if value is True or value is False:
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def _check_definition(d):
+    """Reason a parsed line is not a usable definition, or None."""
+    for name in ("component", "variable", "componentInstance", "variableInstance"):
+        v = d.get(name)
+        if v is None and name in ("component", "variable"):
+            return "no " + name
+        if v is not None and (not isinstance(v, str) or not _plain(v)):
+            return name + " must be a string without " + _SEPARATORS
+    for name in ("evse", "connector"):
+        v = d.get(name)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            return name + " must be a number"
+    if d.get("connector") is not None and d.get("evse") is None:
+        return "connector without evse"
+    if d.get("dataType") not in DATA_TYPES:
+        return "dataType"
+    if d["dataType"] in LISTS and not d.get("valuesList"):
+        return "a list type needs valuesList"
+    attrs = d.get("attributes")
+    if not attrs or len(attrs) > 4:
+        return "1 to 4 attributes"
+    seen = []
+    for a in attrs:
+        kind = a.get("type", "Actual")
+        mutability = a.get("mutability", "ReadWrite")
+        if kind not in ATTRIBUTES or kind in seen or mutability not in MUTABILITIES:
+            return "attribute type or mutability"
+        seen.append(kind)
+        if mutability != "ReadOnly" and not a.get("persistent"):
+            return "a writable attribute must be persistent"
+        value = a.get("value", "")
+        if value != "" and check_value(value, d):
+            return "default value does not suit the characteristics"
+    return None
+
+
+class DeviceModel:
+    def __init__(self, defaults_path, store):
+        """Stream the defaults file into the offset index; ValueError names
+        the first bad line."""
+        self.store = store
+        self._path = defaults_path
+        self._index = {}  # hash of variable key -> line offset, or a tuple of them
+        self._components = set()
+        self._live = {}  # values of non-persistent attributes set since start
+        self._providers = {}
+        self._checks = {}
+        self._watchers = []
+        number = 0
+        with open(defaults_path, "rb") as f:
+            for offset, line in _lines(f):
+                number += 1
+                if line.strip():
+                    self._add(line, offset, number)
+
+    def _add(self, line, offset, number):
+        try:
+            d = json.loads(line)
+        except ValueError:
+            d = None
+            reason = "not JSON"
+        else:
+            try:
+                reason = _check_definition(d) if isinstance(d, dict) else "not an object"
+            except (AttributeError, KeyError, TypeError):  # e.g. an attribute that is no object
+                reason = "malformed definition"
+        if reason is None:
+            key = _key_of(d)
+            h = _hash(key)
+            earlier = self._index.get(h)
+            if earlier is None:
+                self._index[h] = offset
+            else:
+                earlier = (earlier,) if isinstance(earlier, int) else earlier
+                if any(_key_of(self._read(o)) == key for o in earlier):
+                    reason = "defined twice"
+                self._index[h] = earlier + (offset,)
+        if reason:
+            raise ValueError("%s line %d: %s" % (self._path, number, reason))
+        self._components.add(component_key(d["component"], d.get("evse"), d.get("connector"),
+                                           d.get("componentInstance")))
+
+    def _read(self, offset):
+        with open(self._path, "rb") as f:
+            f.seek(offset)
+            for _, line in _lines(f):
+                return json.loads(line)
+
+    # -- lookups -----------------------------------------------------------
+
+    def has_component(self, name, evse=None, connector=None, comp_instance=None):
+        return (_plain(name, comp_instance)
+                and component_key(name, evse, connector, comp_instance) in self._components)
+
+    def definition(self, component, variable, evse=None, connector=None, comp_instance=None,
+                   var_instance=None):
+        """The variable's parsed line (plus "key"), or None when unknown."""
+        if not _plain(component, variable, comp_instance, var_instance):
+            return None
+        key = variable_key(component, variable, evse, connector, comp_instance, var_instance)
+        found = self._index.get(_hash(key))
+        if found is None:
+            return None
+        for offset in (found,) if isinstance(found, int) else found:
+            d = self._read(offset)
+            if _key_of(d) == key:
+                d["key"] = key
+                return d
+        return None
+
+    @staticmethod
+    def attribute(d, attr="Actual"):
+        for a in d["attributes"]:
+            if a.get("type", "Actual") == attr:
+                return a
+        return None
+
+    @staticmethod
+    def _slot(d, attr):
+        return PREFIX + d["key"] + ("" if attr == "Actual" else "#" + attr)
+
+    def current(self, d, attr="Actual"):
+        """The attribute's value now: provider, then RAM, store, default."""
+        slot = self._slot(d, attr)
+        provider = self._providers.get(slot)
+        if provider is not None:
+            return provider()
+        value = self._live.get(slot)
+        if value is None:
+            value = self.store.get(slot)
+        if value is None:
+            value = self.attribute(d, attr).get("value", "")
+        return value
+
+    def value(self, component, variable, attr="Actual", evse=None, connector=None,
+              comp_instance=None, var_instance=None):
+        """The value as a str ("" when unset), or None for an unknown
+        variable or attribute. Reads WriteOnly values too: for the station's
+        own use (Basic auth), never for a report."""
+        d = self.definition(component, variable, evse, connector, comp_instance, var_instance)
+        if d is None or self.attribute(d, attr) is None:
+            return None
+        return self.current(d, attr)
+
+    def int_value(self, component, variable, default=None, **where):
+        v = self.value(component, variable, **where)
+        try:
+            return int(v)
+        except (TypeError, ValueError):
+            return default
+
+    def characteristics(self, component, variable, **where):
+        """VariableCharacteristics of a variable (e.g. the valuesList of
+        NetworkConfigurationPriority), or None when unknown."""
+        d = self.definition(component, variable, **where)
+        return None if d is None else self._characteristics(d)
+
+    @staticmethod
+    def _characteristics(d):
+        c = {"supportsMonitoring": d.get("supportsMonitoring", False)}
+        for name in _CHARACTERISTICS:
+            if d.get(name) is not None:
+                c[name] = d[name]
+        return c
+
+    def value_limit(self, setting, ceiling):
+        """The smallest of DeviceDataCtrlr.<setting>, ValueSize and the
+        schema's own ceiling: how long a value may be."""
+        longest = ceiling
+        for name in (setting, "ValueSize"):
+            n = self.int_value("DeviceDataCtrlr", name)
+            if n is not None and 0 < n < longest:
+                longest = n
+        return longest
+
+    # -- changes -----------------------------------------------------------
+
+    def _find(self, component, variable, attr, where):
+        d = self.definition(component, variable, **where)
+        if d is None or self.attribute(d, attr) is None:
+            raise KeyError("%s.%s %s" % (component, variable, attr))
+        return d
+
+    def set_value(self, component, variable, value, attr="Actual", **where):
+        """A station-internal update (ActiveNetworkProfile, MessageTimeout,
+        SecurityProfile ...): no mutability check, but the value must suit
+        the characteristics (ValueError). Persistent attributes go to the
+        store, only when the value changed; others stay in RAM."""
+        d = self._find(component, variable, attr, where)
+        text = _text(value)
+        reason = check_value(text, d)
+        if reason:
+            raise ValueError("%s.%s: %s" % (component, variable, reason))
+        if self.attribute(d, attr).get("persistent"):
+            self.store_batch([(d, attr, text)])
+        else:
+            self._live[self._slot(d, attr)] = text
+
+    def store_batch(self, changes):
+        """Write (definition, attr, value) changes in ONE store commit, so a
+        power cut keeps all or none of them; unchanged values are skipped so
+        flash only wears for real changes."""
+        batch = {}
+        for d, attr, value in changes:
+            if self.current(d, attr) != value:
+                batch[self._slot(d, attr)] = value
+        if batch:
+            self.store.commit(batch)
+
+    def apply_install(self, settings):
+        """First start, as a technician would enter them: settings["identity"]
+        -> SecurityCtrlr.Identity, settings["password"] ->
+        SecurityCtrlr.BasicAuthPassword, both in one commit. Other keys
+        (csms_url ...) belong to the network profiles and are ignored here.
+        ValueError names the key, never the value."""
+        changes = []
+        for name, variable in (("identity", "Identity"), ("password", "BasicAuthPassword")):
+            text = settings.get(name)
+            if text is None:
+                continue
+            d = self._find("SecurityCtrlr", variable, "Actual", {})
+            reason = check_value(text, d) if isinstance(text, str) else "InvalidValue"
+            if reason:
+                raise ValueError("install setting %s: %s" % (name, reason))
+            changes.append((d, "Actual", text))
+        self.store_batch(changes)
+
+    def provide(self, component, variable, fn, attr="Actual", **where):
+        """Let fn() give the value on every read, for what changes by itself
+        (ClockCtrlr.DateTime)."""
+        self._providers[self._slot(self._find(component, variable, attr, where), attr)] = fn
+
+    def add_check(self, component, variable, fn, **where):
+        """A rule beyond the characteristics for SetVariables: fn(value)
+        returns None or a reasonCode to reject with (e.g. B10.FR.02: every
+        NetworkConfigurationPriority slot must hold a valid profile)."""
+        self._checks[self._find(component, variable, "Actual", where)["key"]] = fn
+
+    def extra_check(self, d, value):
+        fn = self._checks.get(d["key"])
+        return fn(value) if fn else None
+
+    def watch(self, fn):
+        """fn(component, variable) runs after a SetVariables change was
+        accepted and stored, so live behaviour can follow it at once."""
+        self._watchers.append(fn)
+
+    def notify(self, d):
+        for fn in self._watchers:
+            try:
+                fn(d["component"], d["variable"])
+            except Exception as e:  # the change is stored; one bad watcher must not undo the answer
+                log("watch-failed", d["component"], d["variable"], type(e).__name__)
+
+    # -- reports -----------------------------------------------------------
+
+    def variables(self):
+        """Every variable as a ReportDataType dict, in file order, streamed:
+        one definition in RAM at a time. WriteOnly values are left out and
+        values are cut to ReportingValueSize/ValueSize (B07, B08). Close the
+        generator when stopping early, so the file is closed."""
+        longest = self.value_limit("ReportingValueSize", 2500)
+        with open(self._path, "rb") as f:
+            for _, line in _lines(f):
+                if line.strip():
+                    d = json.loads(line)
+                    d["key"] = _key_of(d)
+                    yield self._report(d, longest)
+
+    def _report(self, d, longest):
+        component = {"name": d["component"]}
+        if d.get("componentInstance"):
+            component["instance"] = d["componentInstance"]
+        if d.get("evse") is not None:
+            component["evse"] = {"id": d["evse"]}
+            if d.get("connector") is not None:
+                component["evse"]["connectorId"] = d["connector"]
+        variable = {"name": d["variable"]}
+        if d.get("variableInstance"):
+            variable["instance"] = d["variableInstance"]
+        attributes = []
+        for a in d["attributes"]:
+            kind = a.get("type", "Actual")
+            mutability = a.get("mutability", "ReadWrite")
+            entry = {"type": kind, "mutability": mutability,
+                     "persistent": a.get("persistent", False), "constant": a.get("constant", False)}
+            if mutability != "WriteOnly":
+                entry["value"] = self.current(d, kind)[:longest]
+            attributes.append(entry)
+        return {"component": component, "variable": variable, "variableAttribute": attributes,
+                "variableCharacteristics": self._characteristics(d)}

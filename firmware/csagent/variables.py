@@ -1,0 +1,242 @@
+"""GetVariables (B06) and SetVariables (B05), and the value checks they share
+with the device model (csagent.model).
+
+Values are never logged or echoed here: a SetVariables value may be the
+BasicAuthPassword.
+"""
+from .log import log
+from .rpc import CallError
+
+DDC = "DeviceDataCtrlr"
+DATA_TYPES = ("string", "decimal", "integer", "dateTime", "boolean",
+              "OptionList", "SequenceList", "MemberList")
+LISTS = ("OptionList", "SequenceList", "MemberList")
+# identifierString / passwordString (Part 2, 2.1 primitive datatypes)
+_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*-_=:+|@."
+# "format" in a definition: the character set a string value must keep to.
+# "identity" is SecurityCtrlr.Identity: an identifierString without ':',
+# because it is also the Basic auth user name (Part 2, 2.2.2).
+FORMATS = {
+    "identifierString": _ID_CHARS,
+    "passwordString": _ID_CHARS,
+    "identity": _ID_CHARS.replace(":", ""),
+}
+_INT_MIN = -2147483648  # integer: 32 bit (Part 2, 2.1 primitive datatypes)
+_INT_MAX = 2147483647
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class TooLarge(CallError):
+    """A request beyond ItemsPerMessage* or BytesPerMessage*: the RPC layer
+    answers it with CALLERROR (code, description)."""
+
+
+def _digits(text):
+    return text != "" and all("0" <= c <= "9" for c in text)
+
+
+def _number(text, integer):
+    """The number `text` stands for, or None when it is not written the way
+    Part 2 allows: integer without '+' or leading zeros, decimal with at most
+    six decimal places."""
+    body = text[1:] if text[:1] == "-" else text
+    whole, dot, fraction = body.partition(".")
+    if not _digits(whole) or (len(whole) > 1 and whole[0] == "0"):
+        return None
+    if dot:
+        if integer or not _digits(fraction) or len(fraction) > 6:
+            return None
+        return float(text)
+    n = int(text)
+    if integer and not _INT_MIN <= n <= _INT_MAX:
+        return None
+    return n
+
+
+def _two(text, i, low, high):
+    part = text[i:i + 2]
+    return _digits(part) and len(part) == 2 and low <= int(part) <= high
+
+
+def is_datetime(text):
+    """RFC 3339 with at most three decimal places (Part 2, dateTime)."""
+    if len(text) < 20 or not _digits(text[0:4]) or text[4] != "-" or text[7] != "-":
+        return False
+    if text[10] not in "Tt" or text[13] != ":" or text[16] != ":":
+        return False
+    if not (_two(text, 5, 1, 12) and _two(text, 11, 0, 23) and _two(text, 14, 0, 59)
+            and _two(text, 17, 0, 60)):
+        return False
+    year, month = int(text[0:4]), int(text[5:7])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = _DAYS[month - 1] - (month == 2 and not leap)
+    if not _two(text, 8, 1, days):
+        return False
+    rest = text[19:]
+    if rest[:1] == ".":
+        n = 1
+        while n < len(rest) and "0" <= rest[n] <= "9":
+            n += 1
+        if not 2 <= n <= 4:
+            return False
+        rest = rest[n:]
+    if rest in ("Z", "z"):
+        return True
+    return (len(rest) == 6 and rest[0] in "+-" and rest[3] == ":"
+            and _two(rest, 1, 0, 23) and _two(rest, 4, 0, 59))
+
+
+def check_value(value, characteristics):
+    """None when `value` (str) suits the characteristics (dataType, minLimit,
+    maxLimit, valuesList, and our "format"), else the StatusInfo reasonCode
+    that says why not (B05.FR.07, B05.FR.08).
+
+    minLimit/maxLimit bound numbers; for string and list types they bound
+    the length (maxLimit as Part 2 defines it, minLimit likewise)."""
+    kind = characteristics["dataType"]
+    low = characteristics.get("minLimit")
+    high = characteristics.get("maxLimit")
+    if kind == "integer" or kind == "decimal":
+        n = _number(value, kind == "integer")
+        if n is None:
+            return "InvalidValue"
+        if low is not None and n < low:
+            return "ValueTooLow"
+        if high is not None and n > high:
+            return "ValueTooHigh"
+        return None
+    if kind == "boolean":
+        return None if value in ("true", "false") else "InvalidValue"
+    if kind == "dateTime":
+        return None if is_datetime(value) else "InvalidValue"
+    if high is not None and len(value) > high:
+        return "TooLargeElement"
+    if low is not None and len(value) < low:
+        return "ValueTooLow"
+    if kind in LISTS:
+        allowed = characteristics.get("valuesList", "").split(",")
+        if kind == "OptionList":
+            return None if value in allowed else "InvalidValue"
+        if value == "":
+            return None
+        members = value.split(",")
+        for i, member in enumerate(members):
+            if member not in allowed or member in members[:i]:
+                return "InvalidValue"
+        return None
+    chars = FORMATS.get(characteristics.get("format"))
+    if chars is not None:
+        for c in value:
+            if c not in chars:
+                return "InvalidValue"
+    return None
+
+
+def _limits(model, instance, count, size):
+    """B06.FR.16/17 name these CALLERRORs for GetVariables; SetVariables gets
+    the same for the same breach of its own DeviceDataCtrlr limits."""
+    most = model.int_value(DDC, "BytesPerMessage", var_instance=instance)
+    if size is not None and most and size > most:
+        raise TooLarge("FormatViolation", "%s of %d bytes exceeds BytesPerMessage%s %d"
+                       % (instance, size, instance, most))
+    most = model.int_value(DDC, "ItemsPerMessage", var_instance=instance)
+    if most and count > most:
+        raise TooLarge("OccurrenceConstraintViolation", "%d items exceed ItemsPerMessage%s %d"
+                       % (count, instance, most))
+
+
+def _resolve(model, item):
+    """(definition, attributeType, None) or (None, attributeType, status)."""
+    comp, var = item["component"], item["variable"]
+    attr = item.get("attributeType", "Actual")  # B05.FR.12, B06.FR.11
+    evse = comp.get("evse")
+    where = {"evse": evse["id"] if evse else None,
+             "connector": evse.get("connectorId") if evse else None,
+             "comp_instance": comp.get("instance")}
+    if not model.has_component(comp["name"], **where):
+        return None, attr, "UnknownComponent"  # B05.FR.04, B06.FR.06, B06.FR.15
+    d = model.definition(comp["name"], var["name"], var_instance=var.get("instance"), **where)
+    if d is None:
+        return None, attr, "UnknownVariable"  # B05.FR.05, B06.FR.07, B06.FR.15
+    if model.attribute(d, attr) is None:
+        return None, attr, "NotSupportedAttributeType"  # B05.FR.06, B06.FR.08
+    return d, attr, None
+
+
+def _result(item, attr, status, reason=None):
+    # B05.FR.02/03, B06.FR.02/03: the request's component, variable and type.
+    r = {"attributeStatus": status, "attributeType": attr,
+         "component": item["component"], "variable": item["variable"]}
+    if reason:
+        r["attributeStatusInfo"] = {"reasonCode": reason}
+    return r
+
+
+def get_variables(model, payload, size=None):
+    """B06: GetVariablesRequest payload -> GetVariablesResponse payload.
+    `size` is the request frame's length in bytes, checked against
+    BytesPerMessageGetVariables."""
+    items = payload["getVariableData"]
+    _limits(model, "GetVariables", len(items), size)
+    longest = model.value_limit("ReportingValueSize", 2500)
+    results = []
+    for item in items:  # B06.FR.01: one result per item, in order
+        d, attr, status = _resolve(model, item)
+        if status:
+            results.append(_result(item, attr, status))
+        elif model.attribute(d, attr).get("mutability") == "WriteOnly":
+            results.append(_result(item, attr, "Rejected", "WriteOnly"))  # B06.FR.09
+        else:
+            r = _result(item, attr, "Accepted")  # B06.FR.10; "" when unset: B06.FR.13
+            r["attributeValue"] = model.current(d, attr)[:longest]
+            results.append(r)
+    return {"getVariableResult": results}
+
+
+def _check_set(model, d, attr, value, longest):
+    if model.attribute(d, attr).get("mutability") == "ReadOnly":
+        return "ReadOnly"  # B05.FR.09
+    if len(value) > longest:
+        return "TooLargeElement"  # ConfigurationValueSize / ValueSize
+    return check_value(value, d) or model.extra_check(d, value)
+
+
+def set_variables(model, payload, size=None):
+    """B05: SetVariablesRequest payload -> SetVariablesResponse payload.
+
+    Atomic: every change the response accepts goes into one store commit
+    before the response exists, so an Accepted value is already in flash and
+    a power cut keeps all or none of one request's changes. Watchers hear of
+    Accepted changes afterwards; RebootRequired ones wait for the restart."""
+    items = payload["setVariableData"]
+    _limits(model, "SetVariables", len(items), size)
+    longest = model.value_limit("ConfigurationValueSize", 1000)
+    results, changes = [], []
+    for item in items:  # B05.FR.01: one result per item, in order
+        d, attr, status = _resolve(model, item)
+        if status:
+            results.append(_result(item, attr, status))
+            continue
+        value = item["attributeValue"]
+        reason = _check_set(model, d, attr, value, longest)
+        if reason:
+            results.append(_result(item, attr, "Rejected", reason))  # B05.FR.07-09
+            continue
+        # B05.FR.10; B10.FR.01 allows RebootRequired for what acts only after a restart
+        results.append(_result(item, attr, "RebootRequired" if d.get("reboot") else "Accepted"))
+        changes.append((d, attr, value, results[-1]))
+    if changes:
+        try:
+            model.store_batch([c[:3] for c in changes])
+        except Exception as e:  # whatever stopped the commit: nothing was set (B05.FR.09)
+            log("store-failed", type(e).__name__)
+            full = isinstance(e, OSError) and e.args and e.args[0] == 28  # ENOSPC
+            reason = "OutOfStorage" if full else "InternalError"
+            for c in changes:
+                c[3]["attributeStatus"] = "Rejected"
+                c[3]["attributeStatusInfo"] = {"reasonCode": reason}
+            return {"setVariableResult": results}
+        for d, attr, value, r in changes:
+            if r["attributeStatus"] == "Accepted":
+                model.notify(d)
+    return {"setVariableResult": results}

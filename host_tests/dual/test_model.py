@@ -1,0 +1,307 @@
+"""csagent.model on the host board's defaults and on small made-up ones, with
+the real store in a scratch directory; CPython and the MicroPython unix port."""
+import binascii
+import gc
+import json
+import os
+
+from csagent.model import DeviceModel
+from csagent.store import Store
+
+HERE = __file__.rsplit("/", 1)[0]
+HOST_DEFAULTS = HERE.rsplit("/", 2)[0] + "/boards/host/model.jsonl"
+TMP = os.getenv("TMPDIR") or "/tmp"
+COMM, SEC, DDC = "OCPPCommCtrlr", "SecurityCtrlr", "DeviceDataCtrlr"
+PASSWORD = "s3cret-Pass.word_0123"
+
+
+def scratch():
+    path = TMP + "/csagent-model-" + binascii.hexlify(os.urandom(6)).decode()
+    os.mkdir(path)
+    return path
+
+
+def rmtree(path):
+    for name in os.listdir(path):
+        child = path + "/" + name
+        if os.stat(child)[0] & 0x4000:
+            rmtree(child)
+        else:
+            os.remove(child)
+    os.rmdir(path)
+
+
+def with_flash(test):
+    """Run test(flash) with a fresh directory, removed afterwards."""
+    def run():
+        flash = scratch()
+        try:
+            test(flash)
+        finally:
+            rmtree(flash)
+    return run
+
+
+class CountingStore(Store):
+    commits = 0
+
+    def commit(self, changes):
+        self.commits += 1
+        super().commit(changes)
+
+
+def open_model(flash, defaults=HOST_DEFAULTS, store_class=Store):
+    return DeviceModel(defaults, store_class(flash + "/store"))
+
+
+def write_defaults(flash, lines, name="model.jsonl"):
+    path = flash + "/" + name
+    with open(path, "w") as f:
+        for line in lines:
+            f.write(line if isinstance(line, str) else json.dumps(line))
+            f.write("\n")
+    return path
+
+
+def var(component, variable, data_type="integer", value="1", mutability="ReadWrite", **extra):
+    d = {"component": component, "variable": variable, "dataType": data_type,
+         "attributes": [{"value": value, "mutability": mutability, "persistent": mutability != "ReadOnly"}]}
+    d.update(extra)
+    return d
+
+
+def expect_error(exc, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except exc as e:
+        return str(e)
+    raise AssertionError("no %s" % exc.__name__)
+
+
+@with_flash
+def test_host_defaults_read_case_insensitively(flash):
+    m = open_model(flash)
+    assert m.value(COMM, "HeartbeatInterval") == "300"
+    assert m.value("ocppcommctrlr", "HEARTBEATINTERVAL") == "300"
+    assert m.int_value(COMM, "HeartbeatInterval") == 300
+    assert m.int_value(COMM, "MessageTimeout", var_instance="Default") == 30
+    assert m.value(COMM, "MessageTimeout") is None  # only the Default instance exists
+    assert m.int_value(COMM, "NoSuchThing", 7) == 7
+    assert m.value(COMM, "HeartbeatInterval", attr="Target") is None
+    assert m.int_value(DDC, "ItemsPerMessage", var_instance="getvariables") > 0
+    assert m.value("EVSE", "Power", evse=1) == "0"
+    assert m.value("EVSE", "Power") is None  # EVSE lives on tier evse 1
+    assert m.value("Connector", "ConnectorType", evse=1, connector=1) == "sType2"
+    assert m.value("Connector", "ConnectorType", evse=1) is None
+    assert m.has_component("evse", evse=1) and not m.has_component("EVSE", evse=2)
+    assert m.characteristics(COMM, "NetworkConfigurationPriority")["valuesList"] == "0,1,2"
+
+
+@with_flash
+def test_persistent_value_survives_restart(flash):
+    m = open_model(flash)
+    m.set_value(COMM, "HeartbeatInterval", 45)
+    m.set_value(SEC, "SecurityProfile", "2")
+    assert m.int_value(COMM, "HeartbeatInterval") == 45
+    m.store.close()
+    again = open_model(flash)
+    assert again.int_value(COMM, "HeartbeatInterval") == 45
+    assert again.value(SEC, "SecurityProfile") == "2"
+
+
+@with_flash
+def test_runtime_value_stays_in_ram(flash):
+    m = open_model(flash, store_class=CountingStore)
+    m.set_value("EVSE", "AvailabilityState", "Occupied", evse=1)
+    m.set_value(COMM, "ActiveNetworkProfile", 1)
+    m.set_value(COMM, "MessageTimeout", 12, var_instance="Default")
+    assert m.value("EVSE", "AvailabilityState", evse=1) == "Occupied"
+    assert m.int_value(COMM, "MessageTimeout", var_instance="Default") == 12
+    assert m.store.commits == 0 and len(m.store) == 0
+    m.store.close()
+    assert open_model(flash).value("EVSE", "AvailabilityState", evse=1) == "Available"
+
+
+@with_flash
+def test_unchanged_value_writes_nothing(flash):
+    m = open_model(flash, store_class=CountingStore)
+    m.set_value(COMM, "HeartbeatInterval", "300")  # the default
+    m.set_value(COMM, "HeartbeatInterval", "301")
+    m.set_value(COMM, "HeartbeatInterval", "301")
+    assert m.store.commits == 1
+
+
+@with_flash
+def test_set_value_keeps_to_characteristics(flash):
+    m = open_model(flash)
+    assert "ValueTooLow" in expect_error(ValueError, m.set_value, COMM, "HeartbeatInterval", 0)
+    expect_error(ValueError, m.set_value, "EVSE", "AvailabilityState", "Sleeping", evse=1)
+    expect_error(ValueError, m.set_value, "ChargingStation", "Available", "yes")
+    expect_error(KeyError, m.set_value, COMM, "NoSuchThing", "1")
+    expect_error(KeyError, m.set_value, COMM, "HeartbeatInterval", "1", attr="MaxSet")
+    m.set_value("ChargingStation", "Available", False)
+    assert m.value("ChargingStation", "Available") == "false"
+
+
+@with_flash
+def test_install_settings(flash):
+    m = open_model(flash, store_class=CountingStore)
+    m.apply_install({"identity": "CS-0042", "password": PASSWORD, "csms_url": "ws://127.0.0.1:9/"})
+    assert m.store.commits == 1
+    assert m.value(SEC, "Identity") == "CS-0042"
+    assert m.value(SEC, "BasicAuthPassword") == PASSWORD  # the station's own read
+    m.store.close()
+    again = open_model(flash)
+    assert again.value(SEC, "BasicAuthPassword") == PASSWORD
+
+
+@with_flash
+def test_install_refuses_bad_settings_whole(flash):
+    m = open_model(flash)
+    for settings in ({"identity": "CS:42"},  # ':' would break the Basic auth user name
+                     {"identity": "x" * 49},
+                     {"identity": "ok-id", "password": "short"},
+                     {"password": PASSWORD + " space"},
+                     {"identity": "ok-id", "password": 1234567890123456789}):
+        message = expect_error(ValueError, m.apply_install, settings)
+        assert PASSWORD not in message and "short" not in message
+    assert len(m.store) == 0  # a bad password kept the good identity out too
+
+
+@with_flash
+def test_bad_defaults_name_their_line(flash):
+    good = var("Ctrl", "Good")
+    cases = (("{not json", "not JSON"),
+             (var("Ctrl", "X", data_type="float"), "dataType"),
+             (var("Ctrl", "X", data_type="OptionList", value="a"), "valuesList"),
+             ({"component": "Ctrl", "variable": "X", "dataType": "integer",
+               "attributes": [{"value": "1", "mutability": "ReadWrite"}]}, "persistent"),
+             (var("Ctrl", "X", value="1.5"), "default value"),
+             (var("Ctrl", "a:b"), "variable must be"),
+             (var("C/1", "X"), "component must be"),
+             (var("Ctrl", "X", connector=1), "connector without evse"),
+             (var("EVSE", "X", evse="1"), "evse must be a number"),
+             ({"component": "Ctrl", "variable": "X", "dataType": "integer", "attributes": ["1"]},
+              "malformed"),
+             ("[1, 2]", "not an object"),
+             (var("CTRL", "good"), "defined twice"))
+    for line, reason in cases:
+        path = write_defaults(flash, [good, "", line])
+        message = expect_error(ValueError, open_model, flash, path)
+        assert "line 3" in message and reason in message, message
+
+
+@with_flash
+def test_colliding_keys_both_resolve(flash):
+    # c:v50069 and c:v300100 share one 24-bit hash (found offline).
+    path = write_defaults(flash, [var("C", "V50069", value="1"), var("C", "V300100", value="2")])
+    m = open_model(flash, path)
+    assert m.value("C", "V50069") == "1" and m.value("C", "V300100") == "2"
+    assert m.value("C", "V50070") is None
+    m.set_value("C", "V300100", 3)
+    assert m.value("C", "V50069") == "1" and m.value("C", "V300100") == "3"
+    dup = write_defaults(flash, [var("C", "V50069"), var("C", "V300100"), var("c", "v300100")], "dup.jsonl")
+    assert "line 3" in expect_error(ValueError, open_model, flash, dup)
+
+
+@with_flash
+def test_instances_and_tiers_are_distinct(flash):
+    path = write_defaults(flash, [
+        var("Ctrl", "Size", value="1"),
+        var("Ctrl", "Size", value="2", variableInstance="Big"),
+        var("Ctrl", "Size", value="3", componentInstance="Left"),
+        var("EVSE", "Size", value="4", evse=1),
+        var("EVSE", "Size", value="5", evse=1, connector=1),
+        var("EVSE", "Size", value="6", evse=2, connector=1)])
+    m = open_model(flash, path)
+    assert [m.value("Ctrl", "Size"), m.value("Ctrl", "Size", var_instance="big"),
+            m.value("Ctrl", "Size", comp_instance="LEFT"), m.value("EVSE", "Size", evse=1),
+            m.value("EVSE", "Size", evse=1, connector=1),
+            m.value("EVSE", "Size", evse=2, connector=1)] == ["1", "2", "3", "4", "5", "6"]
+    assert m.value("Ctrl", "Size", var_instance="") == "1"  # empty instance = none (B06.FR.15)
+    m.set_value("Ctrl", "Size", 9, var_instance="Big")
+    assert m.value("Ctrl", "Size") == "1" and m.value("Ctrl", "Size", var_instance="Big") == "9"
+
+
+@with_flash
+def test_report_entries(flash):
+    m = open_model(flash)
+    m.apply_install({"identity": "CS-0042", "password": PASSWORD})
+    m.set_value(COMM, "HeartbeatInterval", 77)
+    entries = list(m.variables())
+    with open(HOST_DEFAULTS) as f:
+        assert len(entries) == len([line for line in f if line.strip()])
+    by_name = {}
+    for e in entries:
+        c = e["component"]
+        by_name[(c["name"], c.get("evse", {}).get("id"), c.get("evse", {}).get("connectorId"),
+                 e["variable"]["name"], e["variable"].get("instance"))] = e
+        for a in e["variableAttribute"]:
+            assert ("value" in a) == (a["mutability"] != "WriteOnly")
+    assert PASSWORD not in repr(entries)
+    password = by_name[(SEC, None, None, "BasicAuthPassword", None)]
+    assert password["variableAttribute"] == [
+        {"type": "Actual", "mutability": "WriteOnly", "persistent": True, "constant": False}]
+    beat = by_name[(COMM, None, None, "HeartbeatInterval", None)]
+    assert beat["variableAttribute"][0]["value"] == "77"
+    assert beat["variableCharacteristics"] == {"unit": "s", "dataType": "integer", "minLimit": 1,
+                                               "maxLimit": 86400, "supportsMonitoring": False}
+    assert by_name[("Connector", 1, 1, "ConnectorType", None)]["component"] == {
+        "name": "Connector", "evse": {"id": 1, "connectorId": 1}}
+    assert by_name[(DDC, None, None, "ItemsPerMessage", "GetVariables")]["variable"] == {
+        "name": "ItemsPerMessage", "instance": "GetVariables"}
+
+
+@with_flash
+def test_report_values_cut_to_reporting_size(flash):
+    path = write_defaults(flash, [
+        var(DDC, "ReportingValueSize", value="8", mutability="ReadOnly"),
+        var("Ctrl", "Text", data_type="string", value="0123456789abc"),
+        {"component": "Ctrl", "variable": "Range", "dataType": "integer",
+         "attributes": [{"type": "MinSet", "value": "1", "mutability": "ReadWrite", "persistent": True},
+                        {"type": "MaxSet", "value": "2", "mutability": "ReadWrite", "persistent": True},
+                        {"type": "Target", "mutability": "ReadWrite", "persistent": True}]}])
+    entries = list(open_model(flash, path).variables())
+    assert entries[1]["variableAttribute"][0]["value"] == "01234567"
+    assert [(a["type"], a["value"]) for a in entries[2]["variableAttribute"]] == [
+        ("MinSet", "1"), ("MaxSet", "2"), ("Target", "")]
+
+
+@with_flash
+def test_provider_and_watchers(flash):
+    m = open_model(flash)
+    now = ["2026-01-02T03:04:05Z"]
+    m.provide("ClockCtrlr", "DateTime", lambda: now[0])
+    assert m.value("ClockCtrlr", "DateTime") == now[0]
+    now[0] = "2026-01-02T03:04:06Z"
+    assert m.value("clockctrlr", "datetime") == now[0]
+    heard = []
+    m.watch(lambda c, v: heard.append((c, v)))
+
+    def broken(c, v):
+        raise RuntimeError("watcher bug")
+    m.watch(broken)
+    m.watch(lambda c, v: heard.append("after"))
+    m.notify(m.definition(COMM, "heartbeatinterval"))
+    assert heard == [(COMM, "HeartbeatInterval"), "after"]  # names as defined, bad watcher skipped
+
+
+@with_flash
+def test_index_ram_does_not_grow_with_line_size(flash):
+    """Loading keeps an offset per variable, never the line's text: 300
+    variables with 600-character values need far less than their text."""
+    long_value = "v" * 600
+    path = flash + "/big.jsonl"
+    with open(path, "w") as f:
+        for i in range(300):
+            f.write(json.dumps(var("Ctrl%d" % (i // 10), "Var%d" % i, "string", long_value)) + "\n")
+    if not hasattr(gc, "mem_alloc"):  # CPython: only the lookups below
+        m = open_model(flash, path)
+    else:
+        gc.collect()
+        before = gc.mem_alloc()
+        m = open_model(flash, path)
+        gc.collect()
+        grown = gc.mem_alloc() - before
+        assert grown < 300 * 60, grown  # vs 300 * 700 bytes of JSON text
+    assert m.value("Ctrl29", "Var299") == long_value and m.value("Ctrl0", "Var299") is None
