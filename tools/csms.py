@@ -18,7 +18,8 @@ import ssl as ssl_module
 import sys
 
 import websockets
-from websockets.asyncio.server import serve
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.frames import Opcode
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
@@ -108,7 +109,24 @@ class Station(ChargePoint):
 
     @on("NotifyReport")
     def on_report(self, request_id, generated_at, seq_no, tbc=False, report_data=None, **_):
+        """Keep the parts (camelCase) per requestId; seqNo 0 again means the
+        station started the report over, so the parts so far are dropped."""
+        if seq_no == 0:
+            self.reports[request_id] = []
+        self.reports.setdefault(request_id, []).append(snake_to_camel_case(remove_nones({
+            "request_id": request_id, "generated_at": generated_at, "seq_no": seq_no, "tbc": tbc,
+            "report_data": report_data})))
         return call_result.NotifyReport()
+
+
+class CountingConnection(ServerConnection):
+    """Counts the WebSocket pings a station sends (its keep-alive)."""
+    pings = 0
+
+    def process_event(self, event):
+        if getattr(event, "opcode", None) == Opcode.PING:
+            self.pings += 1
+        super().process_event(event)
 
 
 class Csms:
@@ -153,7 +171,7 @@ class Csms:
     async def start(self):
         self.server = await serve(self.handle, "127.0.0.1", self.port, subprotocols=["ocpp2.0.1"],
                                   process_request=self.check_auth, ssl=self.ssl, max_size=2 ** 20,
-                                  ping_interval=None)
+                                  ping_interval=None, create_connection=CountingConnection)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 

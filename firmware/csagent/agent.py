@@ -84,8 +84,16 @@ class Agent:
         timeout = self.model.int_value(COMM, "MessageTimeout", 30, var_instance="Default")
         return await self.rpc.call(action, payload, timeout)
 
+    async def watchdog(self):
+        """Feed the board's watchdog while the event loop runs: a stuck loop
+        stops feeding and the board resets (RP2040's limit is 8.3 s)."""
+        while True:
+            self.board.feed()
+            await asyncio.sleep(1)
+
     async def run(self):
         """Connect, register, stay online; reconnect with backoff (B04)."""
+        asyncio.create_task(self.watchdog())
         attempt = 0
         while True:
             try:

@@ -6,7 +6,7 @@ NetworkProfileConnectionAttempts failures the next slot is tried, wrapping
 around, so a station migrated to an unreachable CSMS falls back to the
 slot that worked before. ActiveNetworkProfile tells the slot in use.
 """
-from . import netprofiles, tls
+from . import netprofiles
 from .log import log
 from .ws import WebSocketError, connect
 
@@ -62,6 +62,7 @@ class Connection:
         sp = profile["securityProfile"]
         ssl = None
         if sp >= 2:
+            from . import tls  # only stations on profile 2 or 3 pay its heap
             ssl = tls.client_context(cafile=board.ca_file(),
                                      certfile=board.client_cert() if sp == 3 else None,
                                      keyfile=board.client_key() if sp == 3 else None)

@@ -11,7 +11,8 @@ import asyncio
 import json
 import os
 
-from .actions import ACTIONS
+from .actions import known
+from .compat import collect
 from .log import log
 
 CALL = 2
@@ -67,6 +68,8 @@ class Rpc:
                     raise
                 except Exception as e:  # garbage must never stop the agent
                     log("error", "frame", repr(e)[:120])
+                text = None
+                collect()  # one message's garbage gone before the next: less fragmentation
         except ConnectionClosed as e:
             self._fail(CallFailed("connection closed %d" % e.code))
             raise
@@ -151,7 +154,7 @@ class Rpc:
         log("recv", "CALL", action[:40], msg_id)
         handler = self.handlers.get(action)
         if handler is None:
-            if action in ACTIONS:
+            if known(action):
                 return await self._error(msg_id, "NotSupported", action + " is not supported")
             return await self._error(msg_id, "NotImplemented", "unknown action")
         denied = self.gate(action) if self.gate else None
