@@ -1,0 +1,339 @@
+"""WebSocket client (RFC 6455) for the OCPP link, on asyncio streams only.
+
+Production rules the generic clients skip: every wait is bounded, a frame
+larger than max_frame is refused before its payload is read, the handshake
+checks Sec-WebSocket-Accept and the subprotocol, and the password never
+appears in an error. One task reads (recv), any number of tasks may send.
+"""
+import asyncio
+import errno
+import os
+
+from csagent.ws_handshake import WebSocketError, handshake, parse_url  # WebSocketError: API here too
+
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
+CHUNK = 1024  # bytes masked and written per step; a multiple of 4 keeps the mask aligned
+CLOSE_WAIT = 2  # seconds to wait for the peer's close frame
+IDLE_SLICE = 30  # with pings off, re-read ping_interval this often
+VALID_CLOSE = (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014)
+
+
+class ConnectionClosed(Exception):
+    """The connection is over; code 1006 means the peer vanished without a close frame."""
+
+    def __init__(self, code, reason=""):
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+def encode_header(opcode, length, mask_key=None, fin=True):
+    """Frame header bytes; clients pass a 4-byte mask_key (RFC 6455 5.3)."""
+    b0 = (0x80 if fin else 0) | opcode
+    m = 0x80 if mask_key else 0
+    if length < 126:
+        head = bytes((b0, m | length))
+    elif length < 65536:
+        head = bytes((b0, m | 126)) + length.to_bytes(2, "big")
+    else:
+        head = bytes((b0, m | 127)) + length.to_bytes(8, "big")
+    return head + mask_key if mask_key else head
+
+
+def header_size(b1):
+    """Header bytes that follow the first two, given the second byte."""
+    n = b1 & 0x7F
+    return (2 if n == 126 else 8 if n == 127 else 0) + (4 if b1 & 0x80 else 0)
+
+
+def parse_header(head):
+    """(fin, rsv, opcode, length, mask_key or None) of a complete header."""
+    b0, b1 = head[0], head[1]
+    n, at = b1 & 0x7F, 2
+    if n == 126:
+        n, at = int.from_bytes(head[2:4], "big"), 4
+    elif n == 127:
+        n, at = int.from_bytes(head[2:10], "big"), 10
+    key = bytes(head[at:at + 4]) if b1 & 0x80 else None
+    return bool(b0 & 0x80), b0 & 0x70, b0 & 0x0F, n, key
+
+
+def mask(buf, key, start=0):
+    """XOR buf[start:] with the 4-byte key in place (no allocation)."""
+    end = len(buf)
+    stop = end - (end - start) % 4
+    k0, k1, k2, k3 = key
+    for i in range(start, stop, 4):
+        buf[i] ^= k0
+        buf[i + 1] ^= k1
+        buf[i + 2] ^= k2
+        buf[i + 3] ^= k3
+    for i in range(stop, end):
+        buf[i] ^= key[i - stop]
+
+
+def close_payload(code, reason=""):
+    """Close frame body: code then at most 123 bytes of UTF-8 reason, cut on a character edge."""
+    data = reason.encode()
+    if len(data) > 123:
+        end = 123
+        while data[end] & 0xC0 == 0x80:
+            end -= 1
+        data = data[:end]
+    return code.to_bytes(2, "big") + data
+
+
+def parse_close(payload):
+    """(code, reason) of a received close frame; ConnectionClosed(1002/1007) if malformed."""
+    if not payload:
+        return 1005, ""
+    code = int.from_bytes(payload[:2], "big")
+    if len(payload) == 1 or not (code in VALID_CLOSE or 3000 <= code < 5000):
+        raise ConnectionClosed(1002, "bad close frame")
+    try:
+        return code, str(payload[2:], "utf-8")
+    except UnicodeError:
+        raise ConnectionClosed(1007, "close reason not UTF-8")
+
+
+def _one_line(err):
+    """Exception text on one line; bare MicroPython OSError numbers get a name."""
+    text = " ".join(str(err).split())
+    if isinstance(err, OSError) and text.lstrip("-").isdigit():
+        n = int(text)
+        text = "TLS error -0x%x" % -n if n < 0 else ("OSError %d %s" % (n, errno.errorcode.get(n, ""))).strip()
+    return (text or type(err).__name__)[:160]
+
+
+async def connect(url, subprotocol="ocpp2.0.1", user=None, password=None, ssl=None,
+                  max_frame=65536, timeout=30, ping_interval=0):
+    """Open the connection; `timeout` bounds TCP + TLS + HTTP upgrade together."""
+    secure, host, port, path = parse_url(url)
+    if secure and ssl is None:
+        raise WebSocketError("wss:// needs an SSL context (tls.client_context)")
+    ws = WebSocket(max_frame, timeout, ping_interval)
+    try:
+        await asyncio.wait_for(ws._open(host, port, path, ssl if secure else None,
+                                        subprotocol, user, password), timeout)
+        return ws
+    except asyncio.TimeoutError:
+        reason = "connect/handshake with %s:%d timed out after %ss" % (host, port, timeout)
+    except (OSError, EOFError, ValueError) as e:  # TLS failures arrive as either on MicroPython
+        reason = "connect to %s:%d failed: %s" % (host, port, _one_line(e))
+    except WebSocketError:
+        await ws._shutdown()
+        raise
+    await ws._shutdown()
+    raise WebSocketError(reason)
+
+
+class WebSocket:
+    """An open connection; made by connect()."""
+
+    def __init__(self, max_frame, timeout, ping_interval):
+        self.max_frame = max_frame
+        self.timeout = timeout
+        self.ping_interval = ping_interval
+        self._r = self._w = None
+        self._lock = asyncio.Lock()
+        self._peer_closed = asyncio.Event()
+        self._closed = None  # (code, reason) once over
+        self._close_sent = False
+        self._reading = False
+        self._unread = 0  # payload bytes of a refused frame still in the stream
+        self._readinto = False
+
+    async def _open(self, host, port, path, ssl, subprotocol, user, password):
+        self._r, self._w = await asyncio.open_connection(host, port, ssl=ssl)
+        self._readinto = hasattr(self._r, "readinto")  # MicroPython: fill buffers in place
+        await handshake(self._r, self._w, host, port, path, ssl is not None, subprotocol, user, password)
+
+    async def send(self, text):
+        """Send one TEXT message."""
+        try:
+            payload = memoryview(text)  # MicroPython: the str's own UTF-8 bytes, no copy
+        except TypeError:
+            payload = text.encode()
+        await self._send_frame(OP_TEXT, payload)
+
+    async def _send_frame(self, opcode, payload):
+        async with self._lock:  # frames of concurrent senders never interleave
+            if self._closed or (self._close_sent and opcode != OP_CLOSE):
+                raise ConnectionClosed(*(self._closed or (1000, "closing")))
+            try:
+                await asyncio.wait_for(self._write_frame(opcode, payload), self.timeout)
+            except (OSError, EOFError, asyncio.TimeoutError) as e:
+                await self._shutdown(1006, "send failed: " + _one_line(e))
+                raise ConnectionClosed(*self._closed)
+
+    async def _write_frame(self, opcode, payload):
+        key = os.urandom(4)
+        head = encode_header(opcode, len(payload), key)
+        view = memoryview(payload)
+        first = min(len(payload), CHUNK)
+        buf = bytearray(len(head) + first)  # header and first chunk in one write
+        buf[:len(head)] = head
+        buf[len(head):] = view[:first]
+        mask(buf, key, len(head))
+        self._w.write(buf)
+        await self._w.drain()
+        for at in range(first, len(payload), CHUNK):
+            buf = bytearray(view[at:at + CHUNK])  # fresh: the transport may keep a reference
+            mask(buf, key)
+            self._w.write(buf)
+            await self._w.drain()
+
+    async def close(self, code=1000, reason=""):
+        """Close handshake bounded by CLOSE_WAIT (none for 1006); idempotent."""
+        if not self._closed and not self._close_sent and code != 1006:
+            try:
+                await self._send_frame(OP_CLOSE, close_payload(code, reason))
+                self._close_sent = True
+                # a task inside recv() sees the peer's close frame; else read it here
+                wait = self._peer_closed.wait() if self._reading else self._await_close_frame()
+                await asyncio.wait_for(wait, CLOSE_WAIT)
+            except (ConnectionClosed, OSError, EOFError, asyncio.TimeoutError):
+                pass
+        await self._shutdown(code, reason)
+
+    async def recv(self):
+        """Next TEXT message as str; answers pings, detects a dead peer."""
+        if self._closed:
+            raise ConnectionClosed(*self._closed)
+        self._reading = True
+        try:
+            return await self._recv()
+        except ConnectionClosed as e:  # protocol violation, or the peer closed (already shut)
+            code, reason = e.code, e.reason
+        except MemoryError:  # the message fits max_frame but not the free heap
+            code, reason = 1009, "message too big for free memory"
+        except (OSError, EOFError, asyncio.TimeoutError):  # includes a frame stuck past timeout
+            code, reason = 1006, "connection lost"
+        finally:
+            self._reading = False
+        await self.close(code, reason)
+        raise ConnectionClosed(*self._closed)
+
+    async def _recv(self):
+        msg = None
+        while True:
+            first = await self._first_byte()
+            room = self.max_frame - (len(msg) if msg else 0)
+            fin, op, data = await asyncio.wait_for(self._frame(first, room), self.timeout)
+            if op == OP_CLOSE:
+                code, reason = parse_close(data)
+                if not self._close_sent:  # echo the peer's code (RFC 6455 5.5.1)
+                    await self._send_frame(OP_CLOSE, b"" if code == 1005 else close_payload(code))
+                    self._close_sent = True
+                await self._shutdown(code, reason)
+                raise ConnectionClosed(code, reason)
+            if op == OP_PING:
+                if not self._close_sent:
+                    await self._send_frame(OP_PONG, data)
+                continue
+            if op == OP_PONG:
+                continue
+            if op == OP_BINARY:
+                raise ConnectionClosed(1003, "binary messages not supported")
+            if op not in (OP_TEXT, OP_CONT) or (op == OP_CONT) != (msg is not None):
+                raise ConnectionClosed(1002, "bad opcode or fragment order")
+            if msg is None:
+                msg = data
+            else:
+                msg += data
+            if fin:
+                try:
+                    return str(msg, "utf-8")
+                except UnicodeError:
+                    raise ConnectionClosed(1007, "text message not UTF-8")
+
+    async def _first_byte(self):
+        """First byte of the next frame; pings when idle for ping_interval, and
+        declares the peer dead when a further ping_interval brings nothing."""
+        pinged = False
+        while True:
+            idle = self.ping_interval  # read live: the agent may change it
+            try:
+                first = await asyncio.wait_for(self._r.read(1), idle or IDLE_SLICE)
+            except asyncio.TimeoutError:
+                if not idle:
+                    continue
+                if pinged:
+                    raise ConnectionClosed(1006, "no data for %ss after ping: peer dead" % idle)
+                await self._send_frame(OP_PING, b"")
+                pinged = True
+                continue
+            if not first:
+                raise EOFError
+            return first
+
+    async def _frame(self, first, room, keep=True):
+        """(fin, opcode, payload) of the frame that began with `first`. A data
+        payload over `room` bytes is refused with 1009 before it is read."""
+        r = self._r
+        head = first + await r.readexactly(1)
+        extra = header_size(head[1])
+        if extra:
+            head += await r.readexactly(extra)
+        fin, rsv, op, n, key = parse_header(head)
+        self._unread = n  # until read: a refused payload is skipped while closing
+        if key is not None or rsv:
+            raise ConnectionClosed(1002, "masked or extended frame from server")
+        if op >= 8:
+            if n > 125 or not fin:
+                raise ConnectionClosed(1002, "bad control frame")
+        elif not keep:
+            await self._skip(n)
+            self._unread = 0
+            return fin, op, None
+        if op < 8 and n > room:
+            raise ConnectionClosed(1009, "message over max_frame (%d bytes)" % self.max_frame)
+        data = await self._payload(n)
+        self._unread = 0
+        return fin, op, data
+
+    async def _payload(self, n):
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            if self._readinto:
+                k = await self._r.readinto(view[got:])
+            else:
+                part = await self._r.read(n - got)
+                k = len(part)
+                view[got:got + k] = part
+            if k == 0:
+                raise EOFError
+            got += k or 0
+        return buf
+
+    async def _skip(self, n):
+        while n > 0:
+            part = await self._r.read(min(n, CHUNK))
+            if not part:
+                raise EOFError
+            n -= len(part)
+
+    async def _await_close_frame(self):
+        """Discard incoming data until the peer's close frame (after ours was sent)."""
+        await self._skip(self._unread)
+        self._unread = 0
+        while True:
+            _, op, _ = await self._frame(await self._r.readexactly(1), 0, keep=False)
+            if op == OP_CLOSE:
+                return
+
+    async def _shutdown(self, code=1006, reason="connection lost"):
+        """Record the outcome (first one wins) and close the stream, bounded."""
+        if self._closed:
+            return
+        self._closed = (code, reason)
+        self._peer_closed.set()
+        if self._w is None:
+            return
+        try:
+            self._w.close()
+            await asyncio.wait_for(self._w.wait_closed(), 1)
+        except (OSError, EOFError, asyncio.TimeoutError):
+            pass

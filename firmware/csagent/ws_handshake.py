@@ -1,0 +1,87 @@
+"""HTTP upgrade for the WebSocket client (RFC 6455 section 4): URL parsing,
+the request, and every check on the server's answer.
+
+Errors say what failed in one line and never contain the password.
+"""
+import binascii
+import hashlib
+import os
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+MAX_HEADERS = 50
+
+
+class WebSocketError(Exception):
+    """Handshake refused or impossible; args[0] is a one-line reason."""
+
+
+def parse_url(url):
+    """(secure, host, port, path) of a ws:// or wss:// URL."""
+    if url.startswith("wss://"):
+        secure, rest = True, url[6:]
+    elif url.startswith("ws://"):
+        secure, rest = False, url[5:]
+    else:
+        raise WebSocketError("URL must start with ws:// or wss://")
+    cut = rest.find("/")
+    netloc, path = (rest, "/") if cut < 0 else (rest[:cut], rest[cut:])
+    if netloc.startswith("["):  # IPv6 literal
+        end = netloc.find("]")
+        host, port = netloc[1:end], netloc[end + 2:]
+    else:
+        colon = netloc.find(":")
+        host, port = (netloc, "") if colon < 0 else (netloc[:colon], netloc[colon + 1:])
+    if not host or (port and not port.isdigit()):
+        raise WebSocketError("bad host or port in URL")
+    return secure, host, int(port) if port else (443 if secure else 80), path
+
+
+def accept_key(key):
+    """Sec-WebSocket-Accept the server must answer to Sec-WebSocket-Key `key`."""
+    digest = hashlib.sha1(key + GUID if isinstance(key, bytes) else key.encode() + GUID).digest()
+    return binascii.b2a_base64(digest).strip().decode()
+
+
+def basic_auth(user, password):
+    """Authorization header value for HTTP Basic auth (security profiles 1 and 2)."""
+    token = ("%s:%s" % (user or "", password)).encode()
+    return "Basic " + binascii.b2a_base64(token).strip().decode()
+
+
+async def handshake(reader, writer, host, port, path, secure, subprotocol, user, password):
+    """Send the upgrade request and check the answer: status 101, Upgrade,
+    Sec-WebSocket-Accept, no extensions, exactly our subprotocol."""
+    key = binascii.b2a_base64(os.urandom(16)).strip()
+    default = 443 if secure else 80
+    host_hdr = ("[%s]" % host if ":" in host else host) + ("" if port == default else ":%d" % port)
+    req = ("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n"
+           % (path, host_hdr, key.decode(), subprotocol))
+    if password is not None:
+        req += "Authorization: " + basic_auth(user, password) + "\r\n"
+    writer.write((req + "\r\n").encode())
+    await writer.drain()
+    status = await reader.readline()
+    parts = status.split()
+    if len(parts) < 2 or parts[1] != b"101":
+        text = "".join(chr(c) if 32 <= c < 127 else " " for c in status[:80]).strip()
+        raise WebSocketError("handshake refused: " + (text or "connection closed before any answer"))
+    got = {}
+    for _ in range(MAX_HEADERS):
+        line = (await reader.readline()).decode()
+        if not line.strip():
+            break
+        colon = line.find(":")
+        if colon > 0:
+            got[line[:colon].strip().lower()] = line[colon + 1:].strip()
+    else:
+        raise WebSocketError("handshake response has too many headers")
+    if got.get("upgrade", "").lower() != "websocket" or "upgrade" not in got.get("connection", "").lower():
+        raise WebSocketError("handshake response is not a WebSocket upgrade")
+    if got.get("sec-websocket-accept") != accept_key(key):
+        raise WebSocketError("handshake response has a wrong Sec-WebSocket-Accept")
+    if "sec-websocket-extensions" in got:
+        raise WebSocketError("server imposed an extension we did not offer")
+    chosen = got.get("sec-websocket-protocol")
+    if chosen != subprotocol:
+        raise WebSocketError("server chose subprotocol %r, expected %r" % (chosen, subprotocol))

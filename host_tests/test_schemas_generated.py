@@ -1,0 +1,43 @@
+"""The checked-in tables are what tools/gen_schemas.py makes from the pinned schemas."""
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+from csagent import schemas
+from gen_schemas import OUT, RECEIVED
+
+GEN = [sys.executable, os.path.join(ROOT, "tools", "gen_schemas.py")]
+
+
+def test_checked_in_tables_match_the_generator():
+    r = subprocess.run(GEN + ["--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_check_fails_on_a_stale_copy(tmp_path):
+    stale = tmp_path / "schemas.py"
+    with open(OUT, encoding="utf-8") as f:
+        stale.write_text(f.read().replace("'OnIdle'", "'Later'"), encoding="utf-8")
+    r = subprocess.run(GEN + ["--check", "--out", str(stale)], capture_output=True, text=True)
+    assert r.returncode == 1 and "gen_schemas" in r.stderr
+
+
+def test_generation_is_deterministic(tmp_path):
+    first, second = tmp_path / "a.py", tmp_path / "b.py"
+    for out in (first, second):
+        subprocess.run(GEN + ["--out", str(out)], check=True)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_every_received_message_has_a_table_and_nothing_else():
+    names = {a + "Request" for a in schemas.REQUESTS} | {a + "Response" for a in schemas.RESPONSES}
+    assert names == set(RECEIVED)
+
+
+def test_shared_nodes_are_stored_once():
+    table = schemas.TABLE
+    assert table.count("vendorId") == 1  # CustomDataType, used by every object
+    assert table.count("Wireless3") == 1
+    assert table.count("MaxSet") == 1  # AttributeEnumType, in GetVariables and SetVariables
+    assert schemas.RESPONSES["NotifyReport"] == schemas.RESPONSES["StatusNotification"]
