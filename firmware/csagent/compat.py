@@ -25,3 +25,15 @@ def collect():
     """Free garbage now on MicroPython; a no-op cost on CPython."""
     import gc
     gc.collect()
+
+
+def unload(name):
+    """Forget a module used only now and then (the handshake, a report), so
+    the heap its code takes is free between uses; the next import loads it
+    again from flash."""
+    import sys
+    sys.modules.pop(name, None)
+    package, _, attr = name.rpartition(".")
+    parent = sys.modules.get(package)
+    if parent is not None and attr in dir(parent):
+        delattr(parent, attr)

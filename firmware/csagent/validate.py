@@ -41,6 +41,7 @@ REQUESTS and RESPONSES map an action to its root node.
 The walk keeps its own stack, one reused frame per nesting level of the
 schema, so depth never depends on the payload and nothing is copied.
 """
+from csagent.clock import is_datetime
 from csagent.compat import const
 from csagent.schemas import REQUESTS, RESPONSES, TABLE
 
@@ -228,36 +229,3 @@ def _describe(t, frames, depth, last, why):
         parts.append(("." if parts else "") + last)
     text = "".join(parts) + ": " + why
     return text[:_DESCRIPTION_MAX]
-
-
-def _number(text, start, end):
-    """Value of the ASCII digits text[start:end], -1 when any is not a digit."""
-    value = 0
-    for i in range(start, end):
-        digit = ord(text[i]) - 48
-        if digit < 0 or digit > 9:
-            return -1
-        value = value * 10 + digit
-    return value
-
-
-def is_datetime(text):
-    """RFC 3339 section 5.6 date-time: YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm|-hh:mm)."""
-    n = len(text)
-    if n < 20 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt" or text[13] != ":" or text[16] != ":":
-        return False
-    if (_number(text, 0, 4) < 0 or not 1 <= _number(text, 5, 7) <= 12 or not 1 <= _number(text, 8, 10) <= 31
-            or not 0 <= _number(text, 11, 13) <= 23 or not 0 <= _number(text, 14, 16) <= 59
-            or not 0 <= _number(text, 17, 19) <= 60):
-        return False
-    i = 19
-    if text[i] == ".":
-        i += 1
-        while i < n and 0 <= ord(text[i]) - 48 <= 9:
-            i += 1
-        if i == 20:
-            return False
-    if n - i == 1:
-        return text[i] in "Zz"
-    return (n - i == 6 and text[i] in "+-" and text[i + 3] == ":"
-            and 0 <= _number(text, i + 1, i + 3) <= 23 and 0 <= _number(text, i + 4, i + 6) <= 59)

@@ -4,6 +4,7 @@ with the device model (csagent.model).
 Values are never logged or echoed here: a SetVariables value may be the
 BasicAuthPassword.
 """
+from .clock import is_datetime
 from .log import log
 from .rpc import CallError
 
@@ -23,7 +24,6 @@ FORMATS = {
 }
 _INT_MIN = -2147483648  # integer: 32 bit (Part 2, 2.1 primitive datatypes)
 _INT_MAX = 2147483647
-_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 class TooLarge(CallError):
@@ -53,39 +53,6 @@ def _number(text, integer):
     return n
 
 
-def _two(text, i, low, high):
-    part = text[i:i + 2]
-    return _digits(part) and len(part) == 2 and low <= int(part) <= high
-
-
-def is_datetime(text):
-    """RFC 3339 with at most three decimal places (Part 2, dateTime)."""
-    if len(text) < 20 or not _digits(text[0:4]) or text[4] != "-" or text[7] != "-":
-        return False
-    if text[10] not in "Tt" or text[13] != ":" or text[16] != ":":
-        return False
-    if not (_two(text, 5, 1, 12) and _two(text, 11, 0, 23) and _two(text, 14, 0, 59)
-            and _two(text, 17, 0, 60)):
-        return False
-    year, month = int(text[0:4]), int(text[5:7])
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    days = _DAYS[month - 1] - (month == 2 and not leap)
-    if not _two(text, 8, 1, days):
-        return False
-    rest = text[19:]
-    if rest[:1] == ".":
-        n = 1
-        while n < len(rest) and "0" <= rest[n] <= "9":
-            n += 1
-        if not 2 <= n <= 4:
-            return False
-        rest = rest[n:]
-    if rest in ("Z", "z"):
-        return True
-    return (len(rest) == 6 and rest[0] in "+-" and rest[3] == ":"
-            and _two(rest, 1, 0, 23) and _two(rest, 4, 0, 59))
-
-
 def check_value(value, characteristics):
     """None when `value` (str) suits the characteristics (dataType, minLimit,
     maxLimit, valuesList, and our "format"), else the StatusInfo reasonCode
@@ -108,7 +75,7 @@ def check_value(value, characteristics):
     if kind == "boolean":
         return None if value in ("true", "false") else "InvalidValue"
     if kind == "dateTime":
-        return None if is_datetime(value) else "InvalidValue"
+        return None if is_datetime(value, 3) else "InvalidValue"  # Part 2: at most 3 decimals
     if high is not None and len(value) > high:
         return "TooLargeElement"
     if low is not None and len(value) < low:

@@ -9,13 +9,17 @@ import asyncio
 import errno
 import os
 
-from csagent.ws_handshake import WebSocketError, handshake, parse_url  # WebSocketError: API here too
+from .compat import unload
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 CHUNK = 1024  # bytes masked and written per step; a multiple of 4 keeps the mask aligned
 CLOSE_WAIT = 2  # seconds to wait for the peer's close frame
 IDLE_SLICE = 30  # with pings off, re-read ping_interval this often
 VALID_CLOSE = (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014)
+
+
+class WebSocketError(Exception):
+    """Handshake refused or impossible; args[0] is a one-line reason."""
 
 
 class ConnectionClosed(Exception):
@@ -107,13 +111,24 @@ def _one_line(err):
 
 async def connect(url, subprotocol="ocpp2.0.1", user=None, password=None, ssl=None,
                   max_frame=65536, timeout=30, ping_interval=0):
-    """Open the connection; `timeout` bounds TCP + TLS + HTTP upgrade together."""
-    secure, host, port, path = parse_url(url)
+    """Open the connection; `timeout` bounds TCP + TLS + HTTP upgrade together.
+    The handshake module is loaded for this and dropped after: its code
+    needs no heap while the link is up."""
+    from . import ws_handshake
+    try:
+        return await _connect(ws_handshake, url, subprotocol, user, password, ssl, max_frame, timeout,
+                              ping_interval)
+    finally:
+        unload(ws_handshake.__name__)
+
+
+async def _connect(hs, url, subprotocol, user, password, ssl, max_frame, timeout, ping_interval):
+    secure, host, port, path = hs.parse_url(url)
     if secure and ssl is None:
         raise WebSocketError("wss:// needs an SSL context (tls.client_context)")
     ws = WebSocket(max_frame, timeout, ping_interval)
     try:
-        await asyncio.wait_for(ws._open(host, port, path, ssl if secure else None,
+        await asyncio.wait_for(ws._open(hs.handshake, host, port, path, ssl if secure else None,
                                         subprotocol, user, password), timeout)
         return ws
     except asyncio.TimeoutError:
@@ -143,7 +158,7 @@ class WebSocket:
         self._unread = 0  # payload bytes of a refused frame still in the stream
         self._readinto = False
 
-    async def _open(self, host, port, path, ssl, subprotocol, user, password):
+    async def _open(self, handshake, host, port, path, ssl, subprotocol, user, password):
         self._r, self._w = await asyncio.open_connection(host, port, ssl=ssl)
         self._readinto = hasattr(self._r, "readinto")  # MicroPython: fill buffers in place
         await handshake(self._r, self._w, host, port, path, ssl is not None, subprotocol, user, password)

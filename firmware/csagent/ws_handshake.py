@@ -7,12 +7,10 @@ import binascii
 import hashlib
 import os
 
+from .ws import WebSocketError
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_HEADERS = 50
-
-
-class WebSocketError(Exception):
-    """Handshake refused or impossible; args[0] is a one-line reason."""
 
 
 def parse_url(url):

@@ -1,7 +1,8 @@
 """Hand-written validator cases; run on CPython and on the MicroPython unix port."""
 import json
 
-from csagent.validate import FORMAT, OCCURRENCE, PROPERTY, TYPE, check, is_datetime, known, walk
+from csagent.clock import is_datetime
+from csagent.validate import FORMAT, OCCURRENCE, PROPERTY, TYPE, check, known, walk
 
 COMPONENT = {"name": "OCPPCommCtrlr", "evse": {"id": 1, "connectorId": 1}}
 VARIABLE = {"name": "HeartbeatInterval"}

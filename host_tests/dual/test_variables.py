@@ -1,7 +1,8 @@
 """GetVariables (B06), SetVariables (B05) and the value checks, on the host
 board's defaults with the real store; CPython and the MicroPython unix port."""
 from csagent.store import Store
-from csagent.variables import TooLarge, check_value, get_variables, is_datetime, set_variables
+from csagent.clock import is_datetime
+from csagent.variables import TooLarge, check_value, get_variables, set_variables
 from test_model import (COMM, DDC, PASSWORD, SEC, CountingStore, expect_error, open_model, var,
                         with_flash, write_defaults)
 
@@ -271,11 +272,11 @@ def test_boolean_and_datetime():
         assert check_value(bad, {"dataType": "boolean"}) == "InvalidValue"
     for ok in ("2019-04-12T23:20:50.52Z", "2019-12-19T16:39:57+01:00", "2024-02-29T00:00:00Z",
                "2026-11-26T04:09:23.123-00:30", "2016-12-31T23:59:60Z"):
-        assert is_datetime(ok), ok
+        assert is_datetime(ok, 3), ok
     for bad in ("2019-04-12T23:20:50", "2019-04-12 23:20:50Z", "2019-04-12T23:20:50.1234Z",
                 "2023-02-29T00:00:00Z", "2019-13-01T00:00:00Z", "2019-04-31T00:00:00Z",
                 "2019-04-12T24:00:00Z", "2019-04-12T23:20:50.Z", "2019-04-12T23:20:50+0100", ""):
-        assert not is_datetime(bad), bad
+        assert not is_datetime(bad, 3), bad
     assert check_value("2019-04-12T23:20:50Z", {"dataType": "dateTime"}) is None
 
 
