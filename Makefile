@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: run test bench build clean
+.PHONY: run test bench build deploy clean
 
 $(READY): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,16 @@ bench: $(READY)
 	$(BIN)/python tools/bench.py
 
 build: $(READY)
-	$(BIN)/python tools/build.py
+	$(BIN)/python tools/build.py $${BOARD:+--board "$$BOARD"}
+
+# make deploy PORT=/dev/ttyUSB0 BOARD=esp32|rp2040 ID=CS-001 CSMS=wss://host/ocpp
+#   [PASSWORD=...] [CAFILE=ca.pem] [WIFI_SSID=... WIFI_PASSWORD=...] [DEPLOY_ARGS=--dry-run]
+# Values reach tools/deploy.py through the environment, so any character is safe.
+deploy: $(READY)
+	$(BIN)/python tools/deploy.py --port "$$PORT" --board "$$BOARD" --id "$$ID" --csms "$$CSMS" \
+		$${PASSWORD:+--password "$$PASSWORD"} $${CAFILE:+--cafile "$$CAFILE"} \
+		$${WIFI_SSID:+--wifi-ssid "$$WIFI_SSID"} $${WIFI_PASSWORD:+--wifi-password "$$WIFI_PASSWORD"} \
+		$(DEPLOY_ARGS)
 
 clean:
 	rm -rf build .pytest_cache

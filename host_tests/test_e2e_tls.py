@@ -37,7 +37,7 @@ def test_profile_2_tls_with_basic_auth_and_no_downgrade(tmp_path):
         csms = await Csms(interval=30, quiet=True, password=PASSWORD,
                           ssl=server_tls(p["server"], p["server_key"])).start()
         url = "wss://127.0.0.1:%d" % csms.port
-        station = await StationProcess(tmp_path / "flash", url, password=PASSWORD, cafile=p["ca"], heap="256K").start()
+        station = await StationProcess(tmp_path / "flash", url, password=PASSWORD, cafile=p["ca"]).start()
         st = await csms.wait_station("CS001")
         await st.wait_for("StatusNotification")
         got = await st.request("GetVariables", {"getVariableData": [
@@ -62,7 +62,7 @@ def test_profile_3_client_certificate(tmp_path):
         url = "wss://127.0.0.1:%d" % csms.port
         install_client_cert(tmp_path / "flash", p)
         station = await StationProcess(tmp_path / "flash", url, cafile=p["ca"],
-                                       install={"security_profile": 3}, heap="256K").start()
+                                       install={"security_profile": 3}).start()
         st = await csms.wait_station("CS001")
         await st.wait_for("StatusNotification")
         peer = st._connection.transport.get_extra_info("peercert")

@@ -49,6 +49,8 @@ async def step(conn, op, args):
         await conn.close(*args)
     elif op == "ping_interval":
         conn.ping_interval = args[0]
+    elif op == "soft_limit":
+        conn.soft_limit = args[0]
     elif op == "close_during_recv":  # the agent's shutdown: one task reads, another closes
         reader = asyncio.create_task(conn.recv())
         await asyncio.sleep(0.2)
@@ -168,7 +170,7 @@ def serve_echo(peer, **kw):
 
 def test_echo_large_concurrent_and_client_close(peer, client):
     port = serve_echo(peer)
-    large = 60000 if client.runtime == "cpython" else 36000  # MicroPython needs 2x: payload + str
+    large = 60000 if client.runtime == "cpython" else 24000  # MicroPython needs 2x: payload + str
     log = client({"url": url(port), "steps": [
         ["send", "hello"], ["recv"],
         ["send_fill", large, "x"], ["recv"],
@@ -191,6 +193,23 @@ def test_60kb_message_echoed_or_refused_with_1009_when_heap_is_short(peer, clien
     else:  # 128 KB heap: the 60 KB payload fits, its str copy does not
         assert closed(1009)(results(log)[2]), log
         assert wait_seen(peer, 1) == [("closed", 1009, "message too big for free memory")]
+
+
+def test_message_over_soft_limit_is_skipped_and_the_link_goes_on(peer, client):
+    big = '[2,"id-7","SetVariables",' + "x" * 9000 + "]"
+
+    async def handler(conn):
+        await conn.recv()
+        await conn.send(big)
+        await conn.send([big[:4000], big[4000:]])  # the same, fragmented
+        await conn.send("after")
+        await conn.wait_closed()
+    port = peer.serve(handler)
+    log = client({"url": url(port), "steps": [["soft_limit", 4096], ["send", "go"], ["recv"], ["recv"], ["recv"]]})
+    got = results(log)
+    for tooks in got[3:5]:
+        assert tooks["type"] == "MessageTooLarge" and '[2,"id-7","SetVariables"' in tooks["text"], log
+    assert got[5] == "after", log
 
 
 def test_server_initiated_close(peer, client):

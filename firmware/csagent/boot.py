@@ -9,6 +9,7 @@ SecurityError.
 import asyncio
 
 from . import backoff, clock
+from .compat import heap
 from .log import log
 from .rpc import CallFailed
 
@@ -96,3 +97,6 @@ class Registration:
                     self.set_clock(await self.agent.call("Heartbeat", {}))
                 except CallFailed:
                     pass
+                used = heap()
+                if used:
+                    log("heap", "used", used[0], "free", used[1])

@@ -27,6 +27,16 @@ def collect():
     gc.collect()
 
 
+def heap():
+    """(bytes in use, bytes free) of the heap after a collection, or None
+    where the runtime does not tell (CPython)."""
+    import gc
+    if not hasattr(gc, "mem_free"):  # pragma: no cover - CPython
+        return None
+    gc.collect()
+    return gc.mem_alloc(), gc.mem_free()
+
+
 def unload(name):
     """Forget a module used only now and then (the handshake, a report), so
     the heap its code takes is free between uses; the next import loads it

@@ -78,6 +78,9 @@ class Connection:
             model.set_value(SEC, "BasicAuthPassword", password)
             ws = await self._connect(url, identity, password, ssl, profile)
         self.password = password
+        # The largest request we declare we take: a larger one is answered, not buffered.
+        ws.soft_limit = max(model.int_value("DeviceDataCtrlr", "BytesPerMessage", 0, var_instance=i)
+                            for i in ("GetReport", "GetVariables", "SetVariables"))
         if model.int_value(SEC, "SecurityProfile") != sp:
             model.set_value(SEC, "SecurityProfile", str(sp))
         log("connected", url, "slot", slot, "security profile", sp)

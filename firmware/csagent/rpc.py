@@ -35,6 +35,31 @@ class CallFailed(Exception):
     """Our CALL got a CALLERROR, an invalid answer, no answer, or the link went."""
 
 
+def pieces(obj):
+    """The JSON text of obj in small pieces, so that no frame we send is
+    ever one big string (the heap of a board is too fragmented for that).
+    An obj that is neither a dict, a list nor a JSON scalar is taken to
+    yield pieces of JSON text itself (a report, reports.py)."""
+    if isinstance(obj, dict):
+        sep = "{"
+        for key in obj:
+            yield sep + json.dumps(key) + ":"
+            yield from pieces(obj[key])
+            sep = ","
+        yield "}" if sep == "," else "{}"
+    elif isinstance(obj, (list, tuple)):
+        sep = "["
+        for item in obj:
+            yield sep
+            yield from pieces(item)
+            sep = ","
+        yield "]" if sep == "," else "[]"
+    elif obj is None or isinstance(obj, (str, int, float)):
+        yield json.dumps(obj)
+    else:
+        yield from obj
+
+
 def _is_int(x):
     return isinstance(x, int) and not isinstance(x, bool)
 
@@ -58,10 +83,14 @@ class Rpc:
 
     async def serve(self):
         """Answer frames until the connection closes; never raises for bad input."""
-        from .ws import ConnectionClosed
+        from .ws import ConnectionClosed, MessageTooLarge
         try:
             while True:
-                text = await self.ws.recv()
+                try:
+                    text = await self.ws.recv()
+                except MessageTooLarge as e:
+                    await self._too_large(*e.args)
+                    continue
                 try:
                     await self._frame(text)
                 except ConnectionClosed:
@@ -75,7 +104,9 @@ class Rpc:
             raise
 
     async def call(self, action, payload, timeout):
-        """Send a CALL and return the CALLRESULT payload, or raise CallFailed."""
+        """Send a CALL and return the CALLRESULT payload, or raise CallFailed.
+        `payload` is a dict, or an iterable of the str pieces of its JSON
+        text, sent as they come (a report never whole in memory)."""
         async with self._lock:
             if self.ws is None:
                 raise CallFailed("offline")
@@ -101,12 +132,24 @@ class Rpc:
             w[2].set()
 
     async def _send(self, frame, kind, action, msg_id):
-        await self.ws.send(json.dumps(frame))
+        await self.ws.send_parts(pieces(frame))
         log("sent", kind, action, msg_id)
 
     async def _error(self, msg_id, code, description):
         frame = [ERROR, msg_id, code, description[:MAX_DESCRIPTION], {}]
         await self._send(frame, "CALLERROR", code, msg_id)
+
+    async def _too_large(self, prefix, size):
+        """A CALL larger than any BytesPerMessage* we declare was not read
+        whole (ws soft_limit): answer from its first bytes (B06.FR.17)."""
+        try:
+            parts = str(prefix, "utf-8").split('"', 4)
+        except UnicodeError:
+            parts = ()
+        if len(parts) < 4 or parts[0].replace(" ", "") != "[2,":
+            return log("ignored", "oversized message", size)
+        log("recv", "CALL", parts[3][:40], parts[1], "too large:", size)
+        await self._error(parts[1][:MAX_ID], "FormatViolation", "message of %d bytes is larger than we accept" % size)
 
     async def _frame(self, text):
         try:

@@ -14,12 +14,19 @@ from .compat import unload
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 CHUNK = 1024  # bytes masked and written per step; a multiple of 4 keeps the mask aligned
 CLOSE_WAIT = 2  # seconds to wait for the peer's close frame
+PREFIX = 128  # bytes kept of a message over soft_limit: enough for its message id
 IDLE_SLICE = 30  # with pings off, re-read ping_interval this often
 VALID_CLOSE = (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014)
 
 
 class WebSocketError(Exception):
     """Handshake refused or impossible; args[0] is a one-line reason."""
+
+
+class MessageTooLarge(Exception):
+    """A text message over soft_limit bytes: only its first PREFIX bytes
+    were kept (args: those bytes, the message's size), the rest skipped,
+    and the connection goes on, so the RPC layer can answer it."""
 
 
 class ConnectionClosed(Exception):
@@ -62,9 +69,9 @@ def parse_header(head):
     return bool(b0 & 0x80), b0 & 0x70, b0 & 0x0F, n, key
 
 
-def mask(buf, key, start=0):
-    """XOR buf[start:] with the 4-byte key in place (no allocation)."""
-    end = len(buf)
+def mask(buf, key, start=0, end=None):
+    """XOR buf[start:end] with the 4-byte key in place (no allocation)."""
+    end = len(buf) if end is None else end
     stop = end - (end - start) % 4
     k0, k1, k2, k3 = key
     for i in range(start, stop, 4):
@@ -149,6 +156,7 @@ class WebSocket:
         self.max_frame = max_frame
         self.timeout = timeout
         self.ping_interval = ping_interval
+        self.soft_limit = 0  # a message larger than this raises MessageTooLarge (0: none)
         self._r = self._w = None
         self._lock = asyncio.Lock()
         self._peer_closed = asyncio.Event()
@@ -157,10 +165,12 @@ class WebSocket:
         self._reading = False
         self._unread = 0  # payload bytes of a refused frame still in the stream
         self._readinto = False
+        self._parts = None  # gathers a message sent in parts (send_parts)
 
     async def _open(self, handshake, host, port, path, ssl, subprotocol, user, password):
         self._r, self._w = await asyncio.open_connection(host, port, ssl=ssl)
         self._readinto = hasattr(self._r, "readinto")  # MicroPython: fill buffers in place
+        self._copy = hasattr(self._w, "transport")  # CPython asyncio
         await handshake(self._r, self._w, host, port, path, ssl is not None, subprotocol, user, password)
 
     async def send(self, text):
@@ -171,31 +181,63 @@ class WebSocket:
             payload = text.encode()
         await self._send_frame(OP_TEXT, payload)
 
-    async def _send_frame(self, opcode, payload):
+    async def send_parts(self, parts):
+        """Send one TEXT message made of the str pieces `parts` yields, as
+        fragments of up to CHUNK bytes (RFC 6455 5.4): a large message, such
+        as a NotifyReport, is never whole in memory."""
+        await self._send_frame(OP_TEXT, parts, self._write_parts)
+
+    async def _write_parts(self, opcode, parts):
+        if self._parts is None:  # once per connection, after the TLS handshake's peak
+            self._parts = bytearray(CHUNK)
+        buf = self._parts
+        n = 0
+        try:
+            for part in parts:
+                try:
+                    data = memoryview(part)
+                except TypeError:
+                    data = part.encode()
+                at = 0
+                while at < len(data):
+                    take = min(CHUNK - n, len(data) - at)
+                    buf[n:n + take] = data[at:at + take]
+                    n += take
+                    at += take
+                    if n == CHUNK:
+                        await self._write_frame(opcode, buf, False, True)
+                        opcode, n = OP_CONT, 0
+        except (OSError, EOFError, asyncio.TimeoutError):
+            raise
+        except Exception as e:  # the pieces failed mid-message: the message cannot be ended
+            await self._shutdown(1011, "message aborted: " + _one_line(e))
+            raise ConnectionClosed(*self._closed)
+        await self._write_frame(opcode, memoryview(buf)[:n], True, True)
+
+    async def _send_frame(self, opcode, payload, write=None):
         async with self._lock:  # frames of concurrent senders never interleave
             if self._closed or (self._close_sent and opcode != OP_CLOSE):
                 raise ConnectionClosed(*(self._closed or (1000, "closing")))
             try:
-                await asyncio.wait_for(self._write_frame(opcode, payload), self.timeout)
+                await asyncio.wait_for((write or self._write_frame)(opcode, payload), self.timeout)
             except (OSError, EOFError, asyncio.TimeoutError) as e:
                 await self._shutdown(1006, "send failed: " + _one_line(e))
                 raise ConnectionClosed(*self._closed)
 
-    async def _write_frame(self, opcode, payload):
+    async def _write_frame(self, opcode, payload, fin=True, own=False):
+        """Header, then the payload masked CHUNK bytes at a time. `own`: the
+        payload is our gathering buffer, masked in place, so a message sent
+        in parts allocates nothing a fragmented heap could refuse."""
         key = os.urandom(4)
-        head = encode_header(opcode, len(payload), key)
+        self._w.write(encode_header(opcode, len(payload), key, fin))
         view = memoryview(payload)
-        first = min(len(payload), CHUNK)
-        buf = bytearray(len(head) + first)  # header and first chunk in one write
-        buf[:len(head)] = head
-        buf[len(head):] = view[:first]
-        mask(buf, key, len(head))
-        self._w.write(buf)
-        await self._w.drain()
-        for at in range(first, len(payload), CHUNK):
-            buf = bytearray(view[at:at + CHUNK])  # fresh: the transport may keep a reference
-            mask(buf, key)
-            self._w.write(buf)
+        for at in range(0, len(payload), CHUNK):
+            out = view[at:at + CHUNK] if own else bytearray(view[at:at + CHUNK])
+            mask(out, key)
+            # CPython's transport may keep what it is given: hand it a copy
+            self._w.write(bytes(out) if self._copy and own else out)
+            await self._w.drain()
+        if not len(payload):
             await self._w.drain()
 
     async def close(self, code=1000, reason=""):
@@ -231,10 +273,11 @@ class WebSocket:
 
     async def _recv(self):
         msg = None
+        size = 0
         while True:
             first = await self._first_byte()
-            room = self.max_frame - (len(msg) if msg else 0)
-            fin, op, data = await asyncio.wait_for(self._frame(first, room), self.timeout)
+            cap = max(0, self.soft_limit - size) if self.soft_limit else None
+            fin, op, data, n = await asyncio.wait_for(self._frame(first, self.max_frame - size, cap), self.timeout)
             if op == OP_CLOSE:
                 code, reason = parse_close(data)
                 if not self._close_sent:  # echo the peer's code (RFC 6455 5.5.1)
@@ -252,11 +295,14 @@ class WebSocket:
                 raise ConnectionClosed(1003, "binary messages not supported")
             if op not in (OP_TEXT, OP_CONT) or (op == OP_CONT) != (msg is not None):
                 raise ConnectionClosed(1002, "bad opcode or fragment order")
+            size += n
             if msg is None:
                 msg = data
-            else:
+            elif len(msg) < PREFIX or not self.soft_limit or size <= self.soft_limit:
                 msg += data
             if fin:
+                if self.soft_limit and size > self.soft_limit:
+                    raise MessageTooLarge(bytes(msg[:PREFIX]), size)
                 try:
                     return str(msg, "utf-8")
                 except UnicodeError:
@@ -282,9 +328,10 @@ class WebSocket:
                 raise EOFError
             return first
 
-    async def _frame(self, first, room, keep=True):
-        """(fin, opcode, payload) of the frame that began with `first`. A data
-        payload over `room` bytes is refused with 1009 before it is read."""
+    async def _frame(self, first, room, cap=None, keep=True):
+        """(fin, opcode, payload, size) of the frame that began with `first`.
+        A data payload over `room` bytes is refused with 1009 before it is
+        read; of one over `cap` bytes only the first PREFIX are kept."""
         r = self._r
         head = first + await r.readexactly(1)
         extra = header_size(head[1])
@@ -300,12 +347,14 @@ class WebSocket:
         elif not keep:
             await self._skip(n)
             self._unread = 0
-            return fin, op, None
+            return fin, op, None, n
         if op < 8 and n > room:
             raise ConnectionClosed(1009, "message over max_frame (%d bytes)" % self.max_frame)
-        data = await self._payload(n)
+        kept = min(n, PREFIX) if op < 8 and cap is not None and n > cap else n
+        data = await self._payload(kept)
+        await self._skip(n - kept)
         self._unread = 0
-        return fin, op, data
+        return fin, op, data, n
 
     async def _payload(self, n):
         buf = bytearray(n)
@@ -335,7 +384,7 @@ class WebSocket:
         await self._skip(self._unread)
         self._unread = 0
         while True:
-            _, op, _ = await self._frame(await self._r.readexactly(1), 0, keep=False)
+            _, op, _, _ = await self._frame(await self._r.readexactly(1), 0, keep=False)
             if op == OP_CLOSE:
                 return
 

@@ -27,8 +27,8 @@ class Link:
         self.incoming.append(text)
         self.more.set()
 
-    async def send(self, text):
-        self.sent.append(json.loads(text))
+    async def send_parts(self, parts):
+        self.sent.append(json.loads("".join(parts)))
 
 
 def serve(frames, handlers=None, gate=None, check=None):

@@ -1,0 +1,11 @@
+# Freeze the agent into a custom MicroPython firmware for this board:
+#   cd micropython/ports/esp32
+#   make BOARD=ESP32_GENERIC FROZEN_MANIFEST=$(pwd)/../../../<this repo>/boards/esp32/manifest.py
+# Frozen bytecode is executed from flash, so the code needs no heap; only
+# main.py, model.jsonl and the settings stay on the filesystem
+# (tools/deploy.py --frozen copies just those). Paths are relative to this file.
+include("$(PORT_DIR)/boards/manifest.py")
+package("csagent", base_path="../../firmware")
+module("mcu.py", base_path="../common")
+module("ppp.py", base_path="../common")
+module("board.py")

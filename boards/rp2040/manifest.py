@@ -1,0 +1,12 @@
+# Freeze the agent into a custom MicroPython firmware for this board:
+#   cd micropython/ports/rp2
+#   make BOARD=RPI_PICO_W FROZEN_MANIFEST=$(pwd)/../../../<this repo>/boards/rp2040/manifest.py
+# Frozen bytecode is executed from flash, so the code needs no heap; only
+# main.py, model.jsonl and the settings stay on the filesystem
+# (tools/deploy.py --frozen copies just those). Paths are relative to this file.
+# The Pico W's own manifest: the port's, plus the networking bundle.
+include("$(BOARD_DIR)/manifest.py")
+package("csagent", base_path="../../firmware")
+module("mcu.py", base_path="../common")
+module("ppp.py", base_path="../common")
+module("board.py")

@@ -1,0 +1,312 @@
+"""GetBaseReport (B07) and GetReport (B08): the device model streamed to the
+CSMS as NotifyReport CALLs.
+
+The answer goes first (B07.FR.01, B08.FR.01); the NotifyReport messages
+follow once it is sent (B07.FR.03, B08.FR.03): the request's requestId
+(B07.FR.04), seqNo 0, 1, 2 ..., tbc true on all but the last, generatedAt
+the time the message was made. A message holds at most
+ItemsPerMessageGetReport entries and at most BytesPerMessageGetReport bytes,
+counted over the whole OCPP-J frame [2, "<id>", "NotifyReport", {...}] as
+sent (UTF-8), the message id taken at its 36-character maximum. Entries come
+from DeviceModel.variables(): every supported attribute, even unset
+(B07.FR.11), WriteOnly values left out, values cut to ReportingValueSize.
+
+Report bases (B07): ConfigurationInventory (B07.FR.07) is every variable
+with a ReadWrite or WriteOnly attribute, FullInventory (B07.FR.08) every
+variable, SummaryInventory (B07.FR.09) the variables named in SUMMARY.
+
+Memory: the model streams its defaults file line by line; this module holds
+one message's entries (as JSON text until the message goes) and the next
+entry, never the report, so the heap a report needs does not grow with the
+model (bench/reports.py measures it).
+
+What a CSMS can rely on:
+- One report at a time. A request while a report is being sent, or waits for
+  the connection to restart, is answered Rejected (reasonCode Unspecified,
+  additionalInfo naming the running requestId); ask again once it is done.
+- An entry that alone is larger than BytesPerMessageGetReport goes in a
+  message of its own: the limit gives way rather than the data.
+- A report that fails part-way starts over from seqNo 0, same requestId, new
+  generatedAt: so seqNo 0 arriving again means "drop the parts you have".
+  When the connection drops, it starts over once the station is online
+  again (Agent.online), however often that happens. When a NotifyReport
+  gets a CALLERROR, a bad answer or none within MessageTimeout while the
+  link stays up, it starts over at once, up to ATTEMPTS tries in all; then
+  the report is given up. A report in progress does not survive a reboot.
+- If the matching set has become empty by the time a report starts over,
+  one NotifyReport without reportData (seqNo 0, tbc false) closes it.
+
+GetReport filters (B08):
+- componentCriteria (B08.FR.07-10): Active, Available and Enabled keep a
+  component whose variable of that name is true or that has no such
+  variable; Problem keeps one whose Problem is true. Several criteria keep a
+  component that meets any of them.
+- componentVariable: a field left out matches anything. So a component
+  alone gives all its variables; no variable instance gives every instance;
+  no component instance gives every instance; an evse without connectorId
+  gives that EVSE's component and the same component on its connectors; no
+  evse gives the component wherever it is. Names match case-insensitively.
+- Both given: an entry must pass both. Nothing passes: EmptyResultSet and
+  no NotifyReport.
+- More componentVariable items than ItemsPerMessageGetReport get CALLERROR
+  OccurrenceConstraintViolation (B08.FR.17), a request larger than
+  BytesPerMessageGetReport CALLERROR FormatViolation (B08.FR.18).
+"""
+import asyncio
+import json
+
+from . import clock
+from .log import log
+from .rpc import CallError, CallFailed
+from .ws import ConnectionClosed
+
+DDC = "DeviceDataCtrlr"
+ATTEMPTS = 3
+BASES = ("ConfigurationInventory", "FullInventory", "SummaryInventory")
+# B07.FR.09: the availability and condition of the station, its EVSEs and
+# connectors (and of any component that has these standardized variables).
+SUMMARY = ("AvailabilityState", "Available", "Enabled", "Active", "Problem", "Tripped",
+           "Overload", "Fallback")
+# '[2,"<id>","NotifyReport",' and the closing ']' of a frame, the message id
+# at its OCPP-J maximum of 36 characters
+_FRAME = len('[2,"","NotifyReport",]') + 36
+
+
+def _size(text):
+    """Bytes of `text` as sent."""
+    try:
+        return len(memoryview(text))  # MicroPython: the str's own UTF-8 bytes, no copy
+    except TypeError:
+        return len(text.encode())
+
+
+def _next(entries):
+    try:
+        return next(entries)
+    except StopIteration:
+        return None
+
+
+def _configurable(entry):
+    """B07.FR.07: what an operator can set."""
+    for a in entry["variableAttribute"]:
+        if a["mutability"] != "ReadOnly":
+            return True
+    return False
+
+
+def _same(wanted, have):
+    return have is not None and wanted.lower() == have.lower()
+
+
+def _matches(item, entry):
+    """Does one componentVariable item ask for this entry? Absent fields match anything."""
+    want, have = item["component"], entry["component"]
+    if not _same(want["name"], have["name"]):
+        return False
+    if "instance" in want and not _same(want["instance"], have.get("instance")):
+        return False
+    if "evse" in want:
+        evse = have.get("evse")
+        if evse is None or evse["id"] != want["evse"]["id"]:
+            return False
+        if "connectorId" in want["evse"] and evse.get("connectorId") != want["evse"]["connectorId"]:
+            return False
+    want = item.get("variable")
+    if want is None:
+        return True
+    have = entry["variable"]
+    if not _same(want["name"], have["name"]):
+        return False
+    return "instance" not in want or _same(want["instance"], have.get("instance"))
+
+
+class Reports:
+    def __init__(self, model, call, now, done=None):
+        """call(action, payload) is Agent.call; now() gives Unix seconds;
+        done() is called when the report under way has ended."""
+        self.model = model
+        self.call = call
+        self.now = now
+        self.done = done
+        self._job = None  # [requestId, what, failures] of the report under way
+        self._running = False
+        self._up = True  # made when a request comes, so over a live link
+
+    # -- requests ----------------------------------------------------------
+
+    def get_base_report(self, payload, size=None):
+        """B07: GetBaseReportRequest -> GetBaseReportResponse, NotifyReports after."""
+        base = payload["reportBase"]
+        if base not in BASES:
+            return {"status": "NotSupported"}  # B07.FR.02
+        return self._start(payload["requestId"], (base,))
+
+    def get_report(self, payload, size=None):
+        """B08: GetReportRequest -> GetReportResponse, NotifyReports after."""
+        items = payload.get("componentVariable") or ()
+        most = self.model.int_value(DDC, "ItemsPerMessage", var_instance="GetReport")
+        if most and len(items) > most:  # B08.FR.17
+            raise CallError("OccurrenceConstraintViolation",
+                            "%d componentVariable items exceed ItemsPerMessageGetReport %d" % (len(items), most))
+        most = self.model.int_value(DDC, "BytesPerMessage", var_instance="GetReport")
+        if size is not None and most and size > most:  # B08.FR.18
+            raise CallError("FormatViolation",
+                            "request of %d bytes exceeds BytesPerMessageGetReport %d" % (size, most))
+        return self._start(payload["requestId"], (payload.get("componentCriteria") or (), items))
+
+    def _start(self, request_id, what):
+        if self._job is not None:
+            return {"status": "Rejected", "statusInfo": {
+                "reasonCode": "Unspecified", "additionalInfo": "report %d is in progress" % self._job[0]}}
+        entries = self._select(what)
+        entry = _next(entries)
+        if entry is None:
+            return {"status": "EmptyResultSet"}
+        self._job = [request_id, what, 0]
+        log("report", request_id, what[0] if len(what) == 1 else "custom")
+        return {"status": "Accepted"}, lambda: self._run(entries, entry)
+
+    # -- connection --------------------------------------------------------
+
+    def online(self):
+        """The link is up (Agent.online): start over a report a lost link broke off."""
+        self._up = True
+        if self._job is not None and not self._running:
+            self._running = True
+            asyncio.create_task(self._run())
+
+    def offline(self):
+        self._up = False
+
+    # -- selection ---------------------------------------------------------
+
+    def _select(self, what):
+        """The entries `what` asks for, in file order; close() when stopping early."""
+        keep = self._filter(what)
+        entries = self.model.variables()
+        try:
+            for entry in entries:
+                if keep(entry):
+                    yield entry
+        finally:
+            entries.close()
+
+    def _filter(self, what):
+        if len(what) == 1:
+            if what[0] == "ConfigurationInventory":
+                return _configurable
+            if what[0] == "SummaryInventory":
+                return lambda entry: entry["variable"]["name"] in SUMMARY
+            return lambda entry: True
+        criteria, items = what
+        last = [None, False]  # component dict seen last and its verdict: lines come grouped
+
+        def keep(entry):
+            component = entry["component"]
+            if criteria:
+                if component != last[0]:
+                    last[0], last[1] = component, self._meets(component, criteria)
+                if not last[1]:
+                    return False
+            if not items:
+                return True
+            for item in items:
+                if _matches(item, entry):
+                    return True
+            return False
+        return keep
+
+    def _meets(self, component, criteria):
+        """B08.FR.07-10 for one component; any criterion met is enough."""
+        evse = component.get("evse") or {}
+        for name in criteria:
+            value = self.model.value(component["name"], name, evse=evse.get("id"),
+                                     connector=evse.get("connectorId"), comp_instance=component.get("instance"))
+            if value == "true" or (value is None and name != "Problem"):
+                return True
+        return False
+
+    # -- sending -----------------------------------------------------------
+
+    async def _run(self, entries=None, entry=None):
+        """Send the report under way, starting over on a failure (module doc)."""
+        job = self._job
+        self._running = True
+        paused = False
+        try:
+            while True:
+                if entries is None:
+                    entries = self._select(job[1])
+                    entry = _next(entries)
+                try:
+                    await self._stream(job[0], entries, entry)
+                    log("report-done", job[0])
+                    return
+                except (CallFailed, ConnectionClosed) as e:
+                    if isinstance(e, ConnectionClosed) or not self._up:
+                        self._up = False
+                        paused = True
+                        log("report-paused", job[0], "starts over when online")
+                        return
+                    job[2] += 1
+                    if job[2] >= ATTEMPTS:
+                        log("report-given-up", job[0], "after", job[2], "failures")
+                        return
+                    log("report-retry", job[0], e.args[0] if e.args else "")
+                finally:
+                    entries.close()
+                    entries = None
+        except Exception as e:  # e.g. MemoryError: give the report up, keep the agent
+            log("report-error", job[0], type(e).__name__)
+        finally:
+            self._running = False
+            if not paused:
+                self._job = None
+                if self.done:
+                    self.done()
+
+    def busy(self):
+        """A report is under way or waits to start over."""
+        return self._job is not None
+
+    async def _stream(self, request_id, entries, entry):
+        """Send the entries as NotifyReports, each streamed into the WebSocket
+        piece by piece: one entry's JSON text is in memory at a time, so the
+        heap a report needs does not grow with the message or the model."""
+        most_items = max(1, self.model.int_value(DDC, "ItemsPerMessage", 1, var_instance="GetReport"))
+        most_bytes = self.model.int_value(DDC, "BytesPerMessage", 0, var_instance="GetReport")  # 0: no limit
+        ahead = [None if entry is None else json.dumps(entry)]  # the next entry's text
+        seq = 0
+        while True:
+            more = [False]
+            await self.call("NotifyReport", self._pieces(request_id, seq, entries, ahead, more,
+                                                          most_items, most_bytes))
+            if not more[0]:
+                return
+            seq += 1
+
+    def _pieces(self, request_id, seq, entries, ahead, more, most_items, most_bytes):
+        """The JSON text of one NotifyReport payload, piece by piece. "tbc"
+        comes last, when it is known whether entries are left (more[0])."""
+        head = '{"requestId":%d,"generatedAt":"%s","seqNo":%d' % (request_id, clock.iso(self.now()), seq)
+        if ahead[0] is None:  # nothing (left) to report: reportData has minItems 1
+            yield head + ',"tbc":false}'
+            return
+        yield head + ',"reportData":['
+        size = _FRAME + _size(head) + 29  # ',"reportData":[' and '],"tbc":false}'
+        count = 0
+        while ahead[0] is not None:
+            text = ahead[0]
+            n = _size(text) + (1 if count else 0)
+            if count and (count >= most_items or (most_bytes and size + n > most_bytes)):
+                more[0] = True
+                break
+            if count:
+                yield ","
+            yield text
+            size += n
+            count += 1
+            entry = _next(entries)
+            ahead[0] = None if entry is None else json.dumps(entry)
+        yield '],"tbc":%s}' % ("true" if more[0] else "false")
