@@ -116,7 +116,7 @@ def svg(samples):
         '<rect width="100%" height="100%" fill="white"/>',
         '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (pad, h - pad, w - pad, h - pad),
         '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (pad, pad, pad, h - pad),
-        '<text x="%d" y="%d">heap in use after GC (bytes), %d GetVariables, MicroPython unix port, 128 KB heap</text>'
+        '<text x="%d" y="%d">heap in use after GC (bytes), %d GetVariables, MicroPython unix port, 192 KB heap</text>'
         % (pad, pad - 12, LONG_RUN),
         '<text x="%d" y="%d">0</text><text x="%d" y="%d">%d s</text>' % (pad, h - pad + 14, w - pad - 20, h - pad + 14, t_max),
         '<text x="2" y="%d">%d</text>' % (pad + 4, top),
@@ -152,7 +152,7 @@ def run():
         "| figure | value | target |",
         "|---|---:|---|",
         "| smallest `-X heapsize` that passes the scenario (bisected, 4 KB steps) | %d KB | 96 KB |" % smallest,
-        "| heap in use after GC over %d GetVariables (128 KB heap): first half max / second half max | %.1f / %.1f KB | no growth |"
+        "| heap in use after GC over %d GetVariables (192 KB heap): first half max / second half max | %.1f / %.1f KB | no growth |"
         % (LONG_RUN, max(first) / 1024, max(last) / 1024),
         "| long run stayed on one connection | %s | yes |" % ("yes" if ok else "NO"),
         "| total .mpy, esp32 board | %.1f KB | < 64 KB |" % (sizes["esp32"] / 1024),

@@ -27,9 +27,7 @@ bench_reports = _load_bench()
 HOST_DEFAULTS = os.path.join(ROOT, "boards", "host", "model.jsonl")
 PASSWORD = "Rep0rt-Secret.pass_42"
 DDC = "DeviceDataCtrlr"
-# The agent alone keeps about 118 KB of the unix port's default 128K heap
-# live; a report of 4 KB NotifyReports needs about 38 KB more (bench/reports.py).
-HEAP = "160K"  # 128 KB is too tight on the 64-bit port once reports run: see README, Memory
+HEAP = None  # the runner's default
 
 
 async def scenario(tmp_path, body, defaults=None, **station_kw):

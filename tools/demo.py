@@ -23,12 +23,20 @@ def var(component, variable, value=None):
     return d
 
 
-STEPS = [
-    ("GetVariables", {"getVariableData": [var("OCPPCommCtrlr", "HeartbeatInterval"),
-                                          var("ChargingStation", "Model"),
-                                          var("SecurityCtrlr", "BasicAuthPassword")]}),
-    ("SetVariables", {"setVariableData": [var("OCPPCommCtrlr", "HeartbeatInterval", "15")]}),
-]
+def steps(url):
+    """The provisioning flow a CSMS runs on a new station."""
+    return [
+        ("GetBaseReport", {"requestId": 1, "reportBase": "SummaryInventory"}),
+        ("GetVariables", {"getVariableData": [var("OCPPCommCtrlr", "HeartbeatInterval"),
+                                              var("ChargingStation", "Model"),
+                                              var("SecurityCtrlr", "BasicAuthPassword")]}),
+        ("SetVariables", {"setVariableData": [var("OCPPCommCtrlr", "HeartbeatInterval", "15")]}),
+        ("SetNetworkProfile", {"configurationSlot": 1, "connectionData": {
+            "ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": url, "messageTimeout": 30,
+            "securityProfile": 1, "ocppInterface": "Wired0"}}),
+        ("SetVariables", {"setVariableData": [var("OCPPCommCtrlr", "NetworkConfigurationPriority", "1,0")]}),
+        ("Reset", {"type": "OnIdle"}),
+    ]
 
 
 async def main():
@@ -41,8 +49,13 @@ async def main():
     try:
         st = await csms.wait_station("DEMO-001", timeout=60)
         await st.wait_for("StatusNotification", timeout=60)
-        for action, payload in STEPS:
+        for action, payload in steps(url):
             await st.request(action, payload)
+            await asyncio.sleep(0.5)  # let the station's own messages (NotifyReport) show
+        # After the reset the station comes back through slot 1, as B10 migrates a station.
+        st = await csms.wait_station("DEMO-001", connections=len(csms.connections) + 1, timeout=60)
+        await st.wait_for("StatusNotification", timeout=60)
+        await st.request("GetVariables", {"getVariableData": [var("OCPPCommCtrlr", "ActiveNetworkProfile")]})
         print("Scripted steps done. Type `Action {json}` to send more; Ctrl-C to stop.", flush=True)
         await console(csms)
         await station.wait()

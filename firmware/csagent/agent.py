@@ -4,7 +4,7 @@ import json
 
 from . import backoff, clock, netprofiles, variables
 from .boot import Registration
-from .compat import unload
+from .compat import collect, unload
 from .connection import Connection
 from .log import log
 from .model import DeviceModel
@@ -19,10 +19,18 @@ except ImportError:  # pragma: no cover - until the schema tables land
 
 COMM = "OCPPCommCtrlr"
 SEC = "SecurityCtrlr"
+# Code loaded only while used. Each is imported once at start-up and dropped:
+# the names it adds to MicroPython's string table stay, and placed now they
+# do not split the free heap later, when the module comes back.
+ON_DEMAND = ("csagent.reports", "csagent.netprofile_set", "csagent.reset")
 
 
 class Agent:
     def __init__(self, board):
+        for name in ON_DEMAND:  # before anything else: see ON_DEMAND
+            __import__(name)
+            unload(name)
+            collect()
         self.board = board
         self.store = Store(board.flash + "/store")
         self.model = DeviceModel(board.defaults, self.store)
