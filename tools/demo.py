@@ -49,11 +49,12 @@ async def main():
     try:
         st = await csms.wait_station("DEMO-001", timeout=60)
         await st.wait_for("StatusNotification", timeout=60)
+        connections = len(csms.connections)
         for action, payload in steps(url):
             await st.request(action, payload)
             await asyncio.sleep(0.5)  # let the station's own messages (NotifyReport) show
         # After the reset the station comes back through slot 1, as B10 migrates a station.
-        st = await csms.wait_station("DEMO-001", connections=len(csms.connections) + 1, timeout=60)
+        st = await csms.wait_station("DEMO-001", connections=connections + 1, timeout=60)
         await st.wait_for("StatusNotification", timeout=60)
         await st.request("GetVariables", {"getVariableData": [var("OCPPCommCtrlr", "ActiveNetworkProfile")]})
         print("Scripted steps done. Type `Action {json}` to send more; Ctrl-C to stop.", flush=True)
