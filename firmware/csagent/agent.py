@@ -10,12 +10,8 @@ from .log import log
 from .model import DeviceModel
 from .rpc import Rpc
 from .store import Store
+from .validate import check
 from .ws import ConnectionClosed
-
-try:
-    from .validate import check
-except ImportError:  # pragma: no cover - until the schema tables land
-    check = None
 
 COMM = "OCPPCommCtrlr"
 SEC = "SecurityCtrlr"

@@ -7,7 +7,7 @@ errors name the command (never its parameters) and the modem's result code.
 """
 import asyncio
 
-from csagent.compat import ticks_diff, ticks_ms
+from .compat import ticks_diff, ticks_ms
 
 # Result codes that end a command's answer (ITU-T V.250, TS 27.007 9.2).
 _FINAL = ("OK", "ERROR", "+CME ERROR", "+CMS ERROR", "NO CARRIER", "NO DIALTONE",

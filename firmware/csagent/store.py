@@ -39,7 +39,7 @@ import binascii
 import json
 import os
 
-from csagent.compat import const
+from .compat import const
 
 VERSION = const(1)
 SLOTS = const(32)

@@ -41,9 +41,9 @@ REQUESTS and RESPONSES map an action to its root node.
 The walk keeps its own stack, one reused frame per nesting level of the
 schema, so depth never depends on the payload and nothing is copied.
 """
-from csagent.clock import is_datetime
-from csagent.compat import const
-from csagent.schemas import REQUESTS, RESPONSES, TABLE
+from .clock import is_datetime
+from .compat import const
+from .schemas import REQUESTS, RESPONSES, TABLE
 
 _OBJECT = const(0)
 _ARRAY = const(1)
