@@ -1,5 +1,8 @@
 """Issue 7, SetNetworkProfile (B09) and migration to a new CSMS (B10), end
 to end on the unix port against two `ocpp` CSMSs on loopback."""
+import asyncio
+import os
+
 from stations import Csms, StationProcess, run
 
 
@@ -102,4 +105,54 @@ def test_migration_to_a_new_csms_and_fallback(tmp_path):
         for c in (old, new):
             for s in c.stations.values():
                 assert s.invalid == []
+    run(go())
+
+
+def test_board_network_hook_failure_and_recovery(tmp_path):
+    """The host board's bring_up fails while <flash>/link_down exists, as a
+    pulled cable; the station retries with backoff and comes back."""
+    async def go():
+        csms = await Csms(interval=30, quiet=True, password="station-password-0001").start()
+        station, st = await started(tmp_path, csms)
+        answer = await st.request("SetVariables", {"setVariableData": FAST})
+        assert all(r["attributeStatus"] == "Accepted" for r in answer["setVariableResult"])
+        down = os.path.join(station.state, "link_down")
+        open(down, "w").close()
+        await st._connection.close()
+        for _ in range(50):
+            if "link down" in station.log():
+                break
+            await asyncio.sleep(0.1)
+        assert "connect-failed OSError link down" in station.log()
+        assert csms.connections == ["CS001"]
+        os.remove(down)
+        st2 = await csms.wait_station("CS001", connections=2, timeout=15)
+        assert st2.calls("BootNotification") == []  # a reconnect, not a boot (B04)
+        assert await station.stop() == 0
+        await csms.stop()
+    run(go())
+
+
+def test_new_basic_auth_password_reconnects_and_falls_back(tmp_path):
+    async def go():
+        csms = await Csms(interval=30, quiet=True, password="station-password-0001").start()
+        station, st = await started(tmp_path, csms)
+        # The CSMS knows the new password: the station reconnects with it.
+        csms.password = "second-password-0002"
+        answer = await st.request("SetVariables", {"setVariableData": [
+            var("SecurityCtrlr", "BasicAuthPassword", "second-password-0002")]})
+        assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted"
+        st = await csms.wait_station("CS001", connections=2, timeout=15)
+        # The CSMS refuses the next one (401): the station goes back to the one it knew.
+        answer = await st.request("SetVariables", {"setVariableData": [
+            var("SecurityCtrlr", "BasicAuthPassword", "third-password-00003")]})
+        assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted"
+        st = await csms.wait_station("CS001", connections=3, timeout=15)
+        await st.request("GetVariables", {"getVariableData": [var("OCPPCommCtrlr", "HeartbeatInterval")]})
+        log = station.log()
+        assert "falling back to the previous one" in log
+        assert await station.stop() == 0
+        await csms.stop()
+        for secret in ("station-password-0001", "second-password-0002", "third-password-00003"):
+            assert secret not in log
     run(go())

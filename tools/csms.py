@@ -8,7 +8,6 @@ any request. Used by `make run`, the end-to-end tests and the benchmarks.
 Console use: python tools/csms.py --port 9000, then type lines such as
   GetVariables {"getVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
 """
-import argparse
 import asyncio
 import base64
 import datetime
@@ -232,7 +231,8 @@ async def console(csms):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="development CSMS (OCPP 2.0.1)")
+    from cli import OneLineParser
+    p = OneLineParser(description="development CSMS (OCPP 2.0.1)")
     p.add_argument("--port", type=int, default=9000)
     p.add_argument("--boot", default="Accepted", help="comma-separated BootNotification answers, e.g. Pending,Accepted")
     p.add_argument("--interval", type=int, default=300, help="heartbeat interval given on Accepted")
@@ -244,7 +244,10 @@ def parse_args(argv=None):
 
 
 async def main(args):
-    tls = server_tls(args.cert, args.key, args.client_ca) if args.cert else None
+    try:
+        tls = server_tls(args.cert, args.key, args.client_ca) if args.cert else None
+    except (OSError, ssl_module.SSLError) as e:
+        sys.exit("csms.py: error: certificate: %s" % e)
     csms = await Csms(args.port, args.boot.split(","), args.interval, password=args.password, ssl=tls).start()
     print("CSMS listening on %s://127.0.0.1:%d" % ("wss" if tls else "ws", csms.port), flush=True)
     await console(csms)

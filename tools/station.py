@@ -22,14 +22,10 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from cli import OneLineParser  # noqa: E402
+
 RESET_EXIT = 75  # boards/host/board.py ends the process with it on reset
 DEFAULT_HEAP = 192 * 1024  # module docstring: an ESP32's heap, on a 64-bit port
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write("station.py: error: %s\n" % message)
-        sys.exit(2)
 
 
 def heap_size(text):
@@ -65,6 +61,8 @@ def parse(argv):
     p.add_argument("--cafile")
     p.add_argument("--heap", type=heap_size, default=DEFAULT_HEAP)
     args = p.parse_args(argv)
+    if os.path.exists(args.state) and not os.path.isdir(args.state):
+        p.error("--state %s: not a directory" % args.state)
     if args.cafile and not os.path.isfile(args.cafile):
         p.error("--cafile %s: no such file" % args.cafile)
     return args
