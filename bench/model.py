@@ -81,7 +81,7 @@ def _probe(build_dir, work, path, how, count):
     with open(script, "w") as f:
         f.write(PROBE)
     store = os.path.join(work, "store-" + how + os.path.basename(path))
-    env = dict(os.environ, MICROPYPATH=build_dir)
+    env = dict(os.environ, MICROPYPATH=build_dir + os.pathsep + ".frozen")
     out = subprocess.run([MICROPYTHON, "-X", "heapsize=4M", script, path, store, how, str(count)],
                          capture_output=True, text=True, timeout=300, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
