@@ -38,17 +38,19 @@ def test_profile_2_tls_with_basic_auth_and_no_downgrade(tmp_path):
                           ssl=server_tls(p["server"], p["server_key"])).start()
         url = "wss://127.0.0.1:%d" % csms.port
         station = await StationProcess(tmp_path / "flash", url, password=PASSWORD, cafile=p["ca"]).start()
-        st = await csms.wait_station("CS001")
-        await st.wait_for("StatusNotification")
-        got = await st.request("GetVariables", {"getVariableData": [
-            {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}}]})
-        assert got["getVariableResult"][0]["attributeValue"] == "2"
-        answer = await st.request("SetNetworkProfile", {"configurationSlot": 1, "connectionData": {
-            "ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": "ws://127.0.0.1:1",
-            "messageTimeout": 5, "securityProfile": 1, "ocppInterface": "Wired0"}})
-        assert answer["status"] == "Rejected" and answer["statusInfo"]["reasonCode"] == "NoSecurityDowngrade"
-        assert await station.stop() == 0
-        await csms.stop()
+        try:
+            st = await csms.wait_station("CS001")
+            await st.wait_for("StatusNotification")
+            got = await st.request("GetVariables", {"getVariableData": [
+                {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}}]})
+            assert got["getVariableResult"][0]["attributeValue"] == "2"
+            answer = await st.request("SetNetworkProfile", {"configurationSlot": 1, "connectionData": {
+                "ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": "ws://127.0.0.1:1",
+                "messageTimeout": 5, "securityProfile": 1, "ocppInterface": "Wired0"}})
+            assert answer["status"] == "Rejected" and answer["statusInfo"]["reasonCode"] == "NoSecurityDowngrade"
+        finally:
+            assert await station.stop() == 0
+            await csms.stop()
         assert csms.stations["CS001"].invalid == []
         assert PASSWORD not in station.log()
     run(go())
@@ -63,12 +65,14 @@ def test_profile_3_client_certificate(tmp_path):
         install_client_cert(tmp_path / "flash", p)
         station = await StationProcess(tmp_path / "flash", url, cafile=p["ca"],
                                        install={"security_profile": 3}).start()
-        st = await csms.wait_station("CS001")
-        await st.wait_for("StatusNotification")
-        peer = st._connection.transport.get_extra_info("peercert")
-        assert dict(x[0] for x in peer["subject"]).get("commonName") == "CS001" or peer["subjectAltName"]
-        assert await station.stop() == 0
-        await csms.stop()
+        try:
+            st = await csms.wait_station("CS001")
+            await st.wait_for("StatusNotification")
+            peer = st._connection.transport.get_extra_info("peercert")
+            assert dict(x[0] for x in peer["subject"]).get("commonName") == "CS001" or peer["subjectAltName"]
+        finally:
+            assert await station.stop() == 0
+            await csms.stop()
     run(go())
 
 
@@ -79,12 +83,14 @@ def test_server_certificate_that_does_not_verify_is_refused(tmp_path):
                           ssl=server_tls(p["server"], p["server_key"])).start()
         url = "wss://127.0.0.1:%d" % csms.port
         station = await StationProcess(tmp_path / "flash", url, password=PASSWORD, cafile=p["stranger"]).start()
-        for _ in range(100):
-            if "connect-failed" in station.log():
-                break
-            await asyncio.sleep(0.1)
-        assert await station.stop() == 0
-        await csms.stop()
+        try:
+            for _ in range(100):
+                if "connect-failed" in station.log():
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            assert await station.stop() == 0
+            await csms.stop()
         log = station.log()
         assert "connect-failed" in log and "certificate" in log.lower(), log
         assert csms.connections == []

@@ -166,6 +166,7 @@ class WebSocket:
         self._unread = 0  # payload bytes of a refused frame still in the stream
         self._readinto = False
         self._parts = None  # gathers a message sent in parts (send_parts)
+        self._out = None  # one frame chunk, header and masked payload, as written
 
     async def _open(self, handshake, host, port, path, ssl, subprotocol, user, password):
         self._r, self._w = await asyncio.open_connection(host, port, ssl=ssl)
@@ -205,14 +206,14 @@ class WebSocket:
                     n += take
                     at += take
                     if n == CHUNK:
-                        await self._write_frame(opcode, buf, False, True)
+                        await self._write_frame(opcode, buf, False)
                         opcode, n = OP_CONT, 0
         except (OSError, EOFError, asyncio.TimeoutError):
             raise
         except Exception as e:  # the pieces failed mid-message: the message cannot be ended
             await self._shutdown(1011, "message aborted: " + _one_line(e))
             raise ConnectionClosed(*self._closed)
-        await self._write_frame(opcode, memoryview(buf)[:n], True, True)
+        await self._write_frame(opcode, memoryview(buf)[:n])
 
     async def _send_frame(self, opcode, payload, write=None):
         async with self._lock:  # frames of concurrent senders never interleave
@@ -224,21 +225,30 @@ class WebSocket:
                 await self._shutdown(1006, "send failed: " + _one_line(e))
                 raise ConnectionClosed(*self._closed)
 
-    async def _write_frame(self, opcode, payload, fin=True, own=False):
-        """Header, then the payload masked CHUNK bytes at a time. `own`: the
-        payload is our gathering buffer, masked in place, so a message sent
-        in parts allocates nothing a fragmented heap could refuse."""
+    async def _write_frame(self, opcode, payload, fin=True):
+        """The frame masked CHUNK bytes at a time through one buffer kept for
+        the connection: sending allocates nothing a fragmented heap could
+        refuse, and the header leaves in the same write as the payload's
+        start (two small writes would meet Nagle's delay: 40 ms a frame)."""
         key = os.urandom(4)
-        self._w.write(encode_header(opcode, len(payload), key, fin))
-        view = memoryview(payload)
-        for at in range(0, len(payload), CHUNK):
-            out = view[at:at + CHUNK] if own else bytearray(view[at:at + CHUNK])
-            mask(out, key)
+        head = encode_header(opcode, len(payload), key, fin)
+        if self._out is None:
+            self._out = bytearray(CHUNK + 14)
+        out, view, start = self._out, memoryview(payload), len(head)
+        out[:start] = head
+        at = 0
+        while True:
+            n = min(CHUNK, len(payload) - at)
+            out[start:start + n] = view[at:at + n]
+            mask(out, key, start, start + n)
+            chunk = memoryview(out)[:start + n]
             # CPython's transport may keep what it is given: hand it a copy
-            self._w.write(bytes(out) if self._copy and own else out)
+            self._w.write(bytes(chunk) if self._copy else chunk)
             await self._w.drain()
-        if not len(payload):
-            await self._w.drain()
+            at += n
+            if at >= len(payload):
+                return
+            start = 0
 
     async def close(self, code=1000, reason=""):
         """Close handshake bounded by CLOSE_WAIT (none for 1006); idempotent."""
