@@ -13,6 +13,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import synthetic  # noqa: E402  (bench/synthetic.py)
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 SIZES = (50, 500)
 ROUNDS = 5
@@ -58,21 +60,9 @@ print(json.dumps({"load_us": times[0], "kept": kept, "lookup_us": lookup}))
 
 
 def _defaults(path, count):
-    """`count` variables over count/10 components, shaped like the host
-    board's lines (characteristics, one or two attributes)."""
-    kinds = (("integer", {"unit": "s", "minLimit": 0, "maxLimit": 86400}, "300"),
-             ("string", {"maxLimit": 64}, "Example value of some length"),
-             ("OptionList", {"valuesList": "Available,Occupied,Reserved,Unavailable,Faulted"}, "Available"),
-             ("boolean", {}, "true"))
+    """`count` variables over count/10 components, like the host board's lines."""
     with open(path, "w") as f:
-        for i in range(count):
-            data_type, extra, value = kinds[i % len(kinds)]
-            d = {"component": "Ctrl%d" % (i % 50), "variable": "Var%d" % i, "dataType": data_type}
-            d.update(extra)
-            d["attributes"] = [{"value": value, "mutability": "ReadWrite", "persistent": True}]
-            if i % 5 == 0:
-                d["attributes"].append({"type": "Target", "mutability": "ReadWrite", "persistent": True})
-            f.write(json.dumps(d) + "\n")
+        f.writelines(synthetic.lines(count))
     return os.path.getsize(path)
 
 

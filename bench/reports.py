@@ -29,6 +29,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 HOST_DEFAULTS = os.path.join(ROOT, "boards", "host", "model.jsonl")
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import synthetic  # noqa: E402  (bench/synthetic.py)
 SIZES = (50, 500)
 STEP = 256  # resolution of the binary search, bytes
 HEAP = "1M"  # the probe's heap; ballast takes all but LEAVE of it
@@ -99,22 +101,10 @@ asyncio.run(main())
 
 
 def write_defaults(path, count):
-    """The host board's defaults plus generated variables up to `count`,
-    shaped like bench/model.py's (characteristics, one or two attributes)."""
-    kinds = (("integer", {"unit": "s", "minLimit": 0, "maxLimit": 86400}, "300"),
-             ("string", {"maxLimit": 64}, "Example value of some length"),
-             ("OptionList", {"valuesList": "Available,Occupied,Reserved,Unavailable,Faulted"}, "Available"),
-             ("boolean", {}, "true"))
+    """The host board's defaults plus generated variables up to `count`."""
     with open(HOST_DEFAULTS) as f:
         lines = [line for line in f if line.strip()]
-    for i in range(count - len(lines)):
-        data_type, extra, value = kinds[i % len(kinds)]
-        d = {"component": "Ctrl%d" % (i % 50), "variable": "Var%d" % i, "dataType": data_type}
-        d.update(extra)
-        d["attributes"] = [{"value": value, "mutability": "ReadWrite", "persistent": True}]
-        if i % 5 == 0:
-            d["attributes"].append({"type": "Target", "mutability": "ReadWrite", "persistent": True})
-        lines.append(json.dumps(d) + "\n")
+    lines.extend(synthetic.lines(count - len(lines)))
     with open(path, "w") as f:
         f.writelines(lines)
     return path

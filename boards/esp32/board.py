@@ -43,7 +43,6 @@ class Lan:
 
 
 class Board(McuBoard):
-    name = "esp32"
     max_frame = 8192
     wdt_ms = 30000  # a TLS handshake blocks the loop for a few seconds
     # machine.reset_cause() -> BootReason. HARD_RESET is a software reset

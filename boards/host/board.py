@@ -16,7 +16,6 @@ HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 
 
 class Board(BoardBase):
-    name = "host"
     max_frame = 65536
     connectors = [(1, 1)]  # (evse id, connector id), as in model.jsonl
     interfaces = ("Wired0",)  # OCPPInterface names this board can bring up

@@ -24,7 +24,6 @@ _WDT_MAGIC = 0x6AB73121
 
 
 class Board(McuBoard):
-    name = "rp2040"
     max_frame = 8192
     wdt_ms = 8388  # the RP2040's longest
     reset_causes = {machine.PWRON_RESET: "PowerUp", machine.WDT_RESET: "Watchdog"}

@@ -37,7 +37,6 @@ EPOCH = clock.parse("%04d-01-01T00:00:00Z" % time.gmtime(0)[0])
 
 
 class Board:
-    name = "base"
     max_frame = 8192  # largest incoming WebSocket frame
     connectors = [(1, 1)]  # (evse id, connector id), as in model.jsonl
     interfaces = ()  # OCPPInterface names the board can bring up

@@ -3,7 +3,6 @@ boards, on CPython and the MicroPython unix port: first-start settings,
 certificates, time over the port's epoch, the charge controller's files,
 the RTC tuple, and the wait for a link to settle."""
 import asyncio
-import binascii
 import json
 import os
 import time
@@ -12,24 +11,11 @@ from csagent import clock
 from csagent.board_base import Board, exists
 from csagent.board_mcu import boot_reason, rtc_datetime, serial_number, settle
 from csagent.compat import ticks_diff, ticks_ms
-
-
-def _flash():
-    return "/tmp/csagent-board-" + binascii.hexlify(os.urandom(6)).decode()
-
-
-def _rmtree(path):
-    for name in os.listdir(path):
-        p = path + "/" + name
-        if os.stat(p)[0] & 0x4000:
-            _rmtree(p)
-        else:
-            os.remove(p)
-    os.rmdir(path)
+from scratch import rmtree, scratch_path
 
 
 def _board():
-    return Board(_flash(), "model.jsonl")
+    return Board(scratch_path("board"), "model.jsonl")
 
 
 def _write(path, text):
@@ -44,7 +30,7 @@ def test_flash_directory_is_made():
         assert not exists(board.flash + "/nothing")
         Board(board.flash, "model.jsonl")  # a second start on the same flash
     finally:
-        _rmtree(board.flash)
+        rmtree(board.flash)
 
 
 def test_install_file_read_once():
@@ -57,7 +43,7 @@ def test_install_file_read_once():
         board.install_done()
         assert board.read_install() is None and not exists(board.flash + "/install.json")
     finally:
-        _rmtree(board.flash)
+        rmtree(board.flash)
 
 
 def test_json_files():
@@ -67,7 +53,7 @@ def test_json_files():
         _write(board.flash + "/network.json", '{"ssid": "depot", "key": "k"}')
         assert board.read_json("network.json") == {"ssid": "depot", "key": "k"}
     finally:
-        _rmtree(board.flash)
+        rmtree(board.flash)
 
 
 def test_certificates_only_when_present():
@@ -81,7 +67,7 @@ def test_certificates_only_when_present():
         assert board.client_cert() == board.flash + "/certs/client.pem"
         assert board.client_key() == board.flash + "/certs/client.key"
     finally:
-        _rmtree(board.flash)
+        rmtree(board.flash)
 
 
 def test_charging_file_and_evse_resets():
@@ -97,7 +83,7 @@ def test_charging_file_and_evse_resets():
         with open(board.flash + "/evse_resets") as f:
             assert f.read() == "1\n2\n"
     finally:
-        _rmtree(board.flash)
+        rmtree(board.flash)
 
 
 def test_time_is_unix_seconds_whatever_the_epoch():
@@ -110,7 +96,7 @@ def test_time_is_unix_seconds_whatever_the_epoch():
         board.set_time(target)
         assert 0 <= board.time() - target <= 1
     finally:
-        _rmtree(board.flash)
+        rmtree(board.flash)
 
 
 def test_rtc_datetime_tuple():
@@ -134,7 +120,7 @@ def test_a_board_without_hardware():
         board.feed()
         assert (board.interfaces, board.has_modem, board.connectors) == ((), False, [(1, 1)])
     finally:
-        _rmtree(board.flash)
+        rmtree(board.flash)
 
 
 def _states(*states):

@@ -1,45 +1,16 @@
 """csagent.model on the host board's defaults and on small made-up ones, with
 the real store in a scratch directory; CPython and the MicroPython unix port."""
-import binascii
 import gc
 import json
-import os
 
 from csagent.model import DeviceModel
 from csagent.store import Store
+from scratch import with_flash
 
 HERE = __file__.rsplit("/", 1)[0]
 HOST_DEFAULTS = HERE.rsplit("/", 2)[0] + "/boards/host/model.jsonl"
-TMP = os.getenv("TMPDIR") or "/tmp"
 COMM, SEC, DDC = "OCPPCommCtrlr", "SecurityCtrlr", "DeviceDataCtrlr"
 PASSWORD = "s3cret-Pass.word_0123"
-
-
-def scratch():
-    path = TMP + "/csagent-model-" + binascii.hexlify(os.urandom(6)).decode()
-    os.mkdir(path)
-    return path
-
-
-def rmtree(path):
-    for name in os.listdir(path):
-        child = path + "/" + name
-        if os.stat(child)[0] & 0x4000:
-            rmtree(child)
-        else:
-            os.remove(child)
-    os.rmdir(path)
-
-
-def with_flash(test):
-    """Run test(flash) with a fresh directory, removed afterwards."""
-    def run():
-        flash = scratch()
-        try:
-            test(flash)
-        finally:
-            rmtree(flash)
-    return run
 
 
 class CountingStore(Store):

@@ -10,7 +10,8 @@ import json
 from csagent.reports import ATTEMPTS, SUMMARY, Reports
 from csagent.rpc import CallError, CallFailed
 from csagent.ws import ConnectionClosed
-from test_model import COMM, DDC, HOST_DEFAULTS, PASSWORD, SEC, open_model, var, with_flash, write_defaults
+from scratch import with_flash
+from test_model import COMM, DDC, HOST_DEFAULTS, PASSWORD, SEC, open_model, var, write_defaults
 
 NOW = 1767225600  # 2026-01-01T00:00:00Z
 LONGEST_ID = "x" * 36

@@ -8,21 +8,7 @@ import json
 import os
 
 from csagent.store import SLOTS, Store, StoreError
-
-
-def _fresh_dir():
-    try:
-        os.stat("/dev/shm")
-        tmp = "/dev/shm"  # RAM: fsync is free, the byte-by-byte cuts are quick
-    except OSError:
-        tmp = "/tmp"
-    return tmp + "/csagent-store-" + binascii.hexlify(os.urandom(6)).decode()
-
-
-def _rmtree(path):
-    for name in os.listdir(path):
-        os.remove(path + "/" + name)
-    os.rmdir(path)
+from scratch import rmtree, scratch_path
 
 
 def _files(path):
@@ -53,11 +39,11 @@ def _state(store):
 
 def _with_dir(test):
     def run():
-        d = _fresh_dir()
+        d = scratch_path("store")
         try:
             test(d)
         finally:
-            _rmtree(d)
+            rmtree(d)
     return run
 
 
@@ -77,13 +63,13 @@ def test_round_trip(d):
 
 
 def test_directory_is_created_with_parents():
-    d = _fresh_dir()
+    d = scratch_path("store")
     try:
         s = Store(d + "/nested")
         s.commit({"a": "1"})
         assert Store(d + "/nested").get("a") == "1"
     finally:
-        _rmtree(d + "/nested")
+        rmtree(d + "/nested")
         os.rmdir(d)
 
 
