@@ -74,16 +74,16 @@ def _wear(make, progsize):
 
     flash = rd.RAMFlash(blocks=128)
     rd.mkfs(flash, progsize)
-    rd.mount(flash, "/flash", progsize)
+    rd.mount(flash, "/ramflash", progsize)
     try:
-        change = make("/flash/model")
+        change = make("/ramflash/model")
         flash.reset_counters()
         start = time.ticks_us()
         for key, value in _changes():
             change(key, value)
         elapsed = time.ticks_diff(time.ticks_us(), start)
     finally:
-        rd.umount("/flash")
+        rd.umount("/ramflash")
     return {"erases": flash.erases / CHANGES, "bytes": flash.programmed / CHANGES, "ms": elapsed / 1000 / CHANGES}
 
 
@@ -96,28 +96,28 @@ def _load_time():
 
     flash = rd.RAMFlash(blocks=128)
     rd.mkfs(flash)
-    rd.mount(flash, "/flash")
-    store = Store("/flash/model")
+    rd.mount(flash, "/ramflash")
+    store = Store("/ramflash/model")
     for i in range(0, LOADED, 50):
         store.commit({_key(j): "value of %d" % j for j in range(i, i + 50)})
     for i, (key, value) in enumerate(_changes()):
         store.commit({_key(i * 13 % LOADED): value})
-    base = os.stat("/flash/model/base")[6]
+    base = os.stat("/ramflash/model/base")[6]
     store = None
-    rd.umount("/flash")
+    rd.umount("/ramflash")
     times = []
     for _ in range(5):
-        rd.mount(flash, "/flash")
+        rd.mount(flash, "/ramflash")
         gc.collect()
         before = gc.mem_alloc()
         start = time.ticks_us()
-        store = Store("/flash/model")
+        store = Store("/ramflash/model")
         times.append(time.ticks_diff(time.ticks_us(), start) / 1000)
         gc.collect()
         ram = gc.mem_alloc() - before
         assert len(store) == LOADED
         store = None
-        rd.umount("/flash")
+        rd.umount("/ramflash")
     return {"ms": sorted(times)[2], "base": base, "ram": ram}
 
 

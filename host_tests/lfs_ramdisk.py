@@ -105,16 +105,18 @@ def mkfs(flash, progsize=32):
     vfs.VfsLfs2.mkfs(flash, progsize=progsize)
 
 
-def mount(flash, path="/flash", progsize=32):
+def mount(flash, path="/ramflash", progsize=32):
+    """Mount points have unusual names: a mount hides whatever the host had
+    at that path (CI's checkout lives under /check)."""
     vfs.mount(vfs.VfsLfs2(flash, progsize=progsize), path)
     return path
 
 
-def umount(path="/flash"):
+def umount(path="/ramflash"):
     vfs.umount(path)
 
 
-def power_cuts(image, prepare, act, progsize=32, torn=False, mountpoint="/cut"):
+def power_cuts(image, prepare, act, progsize=32, torn=False, mountpoint="/ramcut"):
     """Cut power at every write of act(prepare(mountpoint)) in turn, each time
     on a fresh copy of `image`: the 1st write, the 2nd, ... until act
     completes. Yields (kind of the interrupted write or None when act

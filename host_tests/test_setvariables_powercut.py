@@ -34,8 +34,8 @@ def values(model):
 
 golden = rd.RAMFlash(blocks=64)
 rd.mkfs(golden, 32)
-rd.mount(golden, "/flash", 32)
-model = DeviceModel(DEFAULTS, Store("/flash/store"))
+rd.mount(golden, "/ramflash", 32)
+model = DeviceModel(DEFAULTS, Store("/ramflash/store"))
 cuts = failures = 0
 image = golden.image()  # the flash before the request in hand
 for i in range(24):
@@ -48,9 +48,9 @@ for i in range(24):
     for kind, flash in rd.power_cuts(image, lambda p: DeviceModel(DEFAULTS, Store(p + "/store")),
                                      lambda m: set_variables(m, payload), 32, TORN):
         cuts += 1
-        rd.mount(flash, "/check", 32)
-        got = values(DeviceModel(DEFAULTS, Store("/check/store")))
-        rd.umount("/check")
+        rd.mount(flash, "/ramcheck", 32)
+        got = values(DeviceModel(DEFAULTS, Store("/ramcheck/store")))
+        rd.umount("/ramcheck")
         if got != after and (kind is None or got != before):
             failures += 1
             print("FAIL request %d cut %s: %s not %s or %s" % (i, kind, got, before, after))

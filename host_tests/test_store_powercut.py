@@ -44,33 +44,33 @@ def apply(state, c):
 
 
 def base_log():
-    with open("/flash/store/base", "rb") as f:
+    with open("/ramflash/store/base", "rb") as f:
         return f.read()
 
 
 def check(flash, before, after, completed):
     # the store holds the state before or after, and takes the next commit
-    rd.mount(flash, "/check", PROGSIZE)
+    rd.mount(flash, "/ramcheck", PROGSIZE)
     try:
-        store = Store("/check/store")
+        store = Store("/ramcheck/store")
         got = dict(store.items())
         if got != after and (completed or got != before):
             return "neither before nor after"
         store.commit({"after-cut": "yes"})
-        rd.umount("/check")
-        rd.mount(flash, "/check", PROGSIZE)
-        if dict(Store("/check/store").items()) != apply(got, {"after-cut": "yes"}):
+        rd.umount("/ramcheck")
+        rd.mount(flash, "/ramcheck", PROGSIZE)
+        if dict(Store("/ramcheck/store").items()) != apply(got, {"after-cut": "yes"}):
             return "next commit lost"
     except Exception as e:
         return repr(e)
     finally:
-        rd.umount("/check")
+        rd.umount("/ramcheck")
 
 
 golden = rd.RAMFlash(blocks=64)
 rd.mkfs(golden, PROGSIZE)
-rd.mount(golden, "/flash", PROGSIZE)
-store = Store("/flash/store")
+rd.mount(golden, "/ramflash", PROGSIZE)
+store = Store("/ramflash/store")
 state = {}
 counts = {"program": 0, "erase": 0, "folds": 0, "generations": 0, "failures": 0}
 for i in range(END):
