@@ -97,3 +97,31 @@ def test_message_timeout_lets_the_queue_go_on(tmp_path):
         log = station.log()
         assert log.count("timeout Heartbeat") >= 2, log  # each times out, the next is still sent
     run(scenario(tmp_path, body, install={"message_timeout": 1}))
+
+
+
+def test_a_failure_while_online_drops_the_link_and_retries(tmp_path):
+    """The station's flash refuses writes when the boot answer's interval is
+    stored: registering fails inside the station. It must close the link and
+    connect again after a back-off and register again, not stay connected
+    and silent."""
+    async def body():
+        csms = await Csms(interval=1, quiet=True).start()
+        url = "ws://127.0.0.1:%d" % csms.port
+        try:
+            station = await StationProcess(tmp_path / "flash", url).start()
+            await (await csms.wait_station("CS001")).wait_for("StatusNotification")
+            assert await station.stop() == 0
+            csms.interval = 2  # the next boot answer changes HeartbeatInterval: a write
+            for n in range(32):  # every free journal slot becomes a directory: no commit lands
+                slot = tmp_path / "flash" / "store" / ("j%d" % n)
+                if not slot.exists():
+                    slot.mkdir()
+            station = await StationProcess(tmp_path / "flash", url).start()
+            st = await csms.wait_station("CS001", connections=3, timeout=40)
+            await st.wait_for("BootNotification")  # its registration never ended: it boots again
+            assert await station.stop() == 0
+            assert "online-failed OSError" in station.log(), station.log()
+        finally:
+            await csms.stop()
+    run(body())

