@@ -21,7 +21,13 @@ sys.path.insert(0, os.path.join(ROOT, "host_tests"))
 REQUESTS = 1000
 GET = {"getVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
 CODE_PROBE = """
-import gc, sys
+import gc, micropython, os, sys, vfs
+if len(sys.argv) > 2:  # a ROMFS image: mount it first, as tools/station.py --romfs does
+    image = bytearray(os.stat(sys.argv[2])[6])
+    with open(sys.argv[2], "rb") as f:
+        f.readinto(image)
+    vfs.mount(vfs.VfsRom(image), "/rom")
+    sys.path.insert(0, "/rom")
 gc.collect()
 base = gc.mem_alloc()
 import board
@@ -29,19 +35,26 @@ from csagent import agent
 b = board.Board(sys.argv[1])
 a = agent.Agent(b)
 gc.collect()
-print(gc.mem_alloc() - base)
+print(base, gc.mem_alloc() - base)
+micropython.qstr_info()
 """
 
 
-def code_heap(out):
+def code_heap(out, romfs=None):
+    """(heap the imported agent and its start-up objects take, heap in use
+    before it: the ROMFS image when there is one, names interned by then)."""
     flash = tempfile.mkdtemp(prefix="bench-flash-")
     probe = os.path.join(flash, "probe.py")
     with open(probe, "w") as f:
         f.write(CODE_PROBE)
     micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
-    r = subprocess.run([micropython, "-X", "heapsize=512K", probe, flash], capture_output=True, text=True,
+    r = subprocess.run([micropython, "-X", "heapsize=512K", probe, flash] + ([romfs] if romfs else []),
+                       capture_output=True, text=True,
                        env=dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen"))
-    return int(r.stdout.split()[-1])
+    lines = r.stdout.splitlines()
+    base, code = (int(w) for w in lines[-2].split())
+    names = int(lines[-1].split("n_qstr=")[1].split(",")[0])
+    return code, base, names
 
 
 async def scenario(heap, requests=REQUESTS):
@@ -124,7 +137,7 @@ async def rates():
 def run():
     import build
     out = build.build("host", os.path.join(tempfile.mkdtemp(prefix="bench-mpy-"), "host"))
-    code = code_heap(out)
+    code = code_heap(out)[0]
     ok, online = asyncio.run(scenario(None))
     smallest = smallest_heap()
     ours, theirs = asyncio.run(rates())

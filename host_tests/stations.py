@@ -18,7 +18,7 @@ class StationProcess:
     """One station process; its stderr log goes to <state>.log."""
 
     def __init__(self, state, csms_url, station_id="CS001", runtime="micropython", password=None,
-                 cafile=None, heap=None, install=None):
+                 cafile=None, heap=None, install=None, romfs=False):
         self.state = str(state)
         self.args = ["--csms", csms_url, "--id", station_id, "--state", self.state, "--runtime", runtime]
         if password:
@@ -27,6 +27,8 @@ class StationProcess:
             self.args += ["--cafile", cafile]
         if heap:
             self.args += ["--heap", str(heap)]
+        if romfs:
+            self.args.append("--romfs")
         # extra first-start settings, beside the ones station.py writes
         self.install = dict(install, identity=station_id, password=password, csms_url=csms_url) if install else None
         self.log_path = self.state + ".log"

@@ -41,6 +41,19 @@ def test_accepted_boot_status_and_heartbeats(tmp_path):
     run(scenario(tmp_path, body))
 
 
+
+def test_bytecode_in_place_from_romfs(tmp_path):
+    """--romfs: the agent's code runs from a ROMFS image, as from frozen
+    firmware; the heap it then needs is far below the .mpy files' 192 KB."""
+    async def body(csms, station):
+        st = await csms.wait_station("CS001")
+        await st.wait_for("Heartbeat")
+        answer = await st.request("GetBaseReport", {"requestId": 3, "reportBase": "SummaryInventory"})
+        assert answer["status"] == "Accepted"
+        await st.wait_for("NotifyReport")
+        assert "MemoryError" not in station.log()
+    run(scenario(tmp_path, body, romfs=True, heap="112K"))
+
 def test_pending_then_accepted(tmp_path):
     async def body(csms, station):
         st = await csms.wait_station("CS001")

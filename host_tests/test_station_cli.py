@@ -21,6 +21,7 @@ GOOD = ["--csms", "ws://127.0.0.1:9", "--id", "CS001"]
     GOOD + ["--state", "FILE"],
     ["--csms", "ws://127.0.0.1:9", "--id", "x" * 49, "--state", "S"],
     GOOD + ["--state", "S", "--bogus"],
+    GOOD + ["--state", "S", "--romfs", "--runtime", "cpython"],
 ])
 def test_bad_arguments(args, tmp_path):
     afile = tmp_path / "file"

@@ -79,6 +79,8 @@ def parse(argv):
     args = p.parse_args(argv)
     if os.path.exists(args.state) and not os.path.isdir(args.state):
         p.error("--state %s: not a directory" % args.state)
+    if args.romfs and args.runtime == "cpython":
+        p.error("--romfs runs on MicroPython only")
     if args.cafile and not os.path.isfile(args.cafile):
         p.error("--cafile %s: no such file" % args.cafile)
     return args
@@ -110,8 +112,8 @@ def command(args):
         return [micropython, "-X", "heapsize=%d" % args.heap, os.path.join(out, "main.py"), state], env
     image = build.romfs(out)
     size = os.path.getsize(image)
-    # the GC keeps about 1/64 of a heap for its block tables: enlarge by that too
-    heap = args.heap + size + size // 64 + 64
+    # the GC keeps 3 bits of tables per 32-byte block: enlarge by those too
+    heap = args.heap + size + size * 3 // 256 + 64
     return [micropython, "-X", "heapsize=%d" % heap, "-c", ROMFS_MAIN % image, state], env
 
 

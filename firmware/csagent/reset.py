@@ -10,9 +10,10 @@ flush: every commit is durable when it returns.
 import asyncio
 
 from .boot import REASON_KEY
+from .compat import const
 from .log import log
 
-POLL = 1  # seconds between checks of a running session
+_POLL = const(1)  # seconds between checks of a running session
 
 
 def handle(agent, payload, size):
@@ -28,7 +29,7 @@ def handle(agent, payload, size):
 
 async def _when_idle(agent, evse):
     while agent.board.charging(evse):
-        await asyncio.sleep(POLL)
+        await asyncio.sleep(_POLL)
     await _reset(agent, evse)
 
 

@@ -12,14 +12,14 @@ import json
 import os
 
 from .actions import known
-from .compat import collect
+from .compat import collect, const
 from .log import log
 
-CALL = 2
-RESULT = 3
-ERROR = 4
-MAX_ID = 36  # OCPP-J: messageId is a string of at most 36 characters
-MAX_DESCRIPTION = 255
+_CALL = const(2)
+_RESULT = const(3)
+_ERROR = const(4)
+_MAX_ID = const(36)  # OCPP-J: messageId is a string of at most 36 characters
+_MAX_DESCRIPTION = const(255)
 
 
 class CallError(Exception):
@@ -114,7 +114,7 @@ class Rpc:
             msg_id = self._prefix + str(self._count)
             slot = self._waiting = [msg_id, action, asyncio.Event(), None]
             try:
-                await self._send([CALL, msg_id, action, payload], "CALL", action, msg_id)
+                await self._send([_CALL, msg_id, action, payload], "CALL", action, msg_id)
                 await asyncio.wait_for(slot[2].wait(), timeout)
             except asyncio.TimeoutError:
                 log("timeout", action, msg_id)
@@ -136,7 +136,7 @@ class Rpc:
         log("sent", kind, action, msg_id)
 
     async def _error(self, msg_id, code, description):
-        frame = [ERROR, msg_id, code, description[:MAX_DESCRIPTION], {}]
+        frame = [_ERROR, msg_id, code, description[:_MAX_DESCRIPTION], {}]
         await self._send(frame, "CALLERROR", code, msg_id)
 
     async def _too_large(self, prefix, size):
@@ -149,7 +149,7 @@ class Rpc:
         if len(parts) < 4 or parts[0].replace(" ", "") != "[2,":
             return log("ignored", "oversized message", size)
         log("recv", "CALL", parts[3][:40], parts[1], "too large:", size)
-        await self._error(parts[1][:MAX_ID], "FormatViolation", "message of %d bytes is larger than we accept" % size)
+        await self._error(parts[1][:_MAX_ID], "FormatViolation", "message of %d bytes is larger than we accept" % size)
 
     async def _frame(self, text):
         try:
@@ -159,21 +159,21 @@ class Rpc:
         if not isinstance(msg, list) or len(msg) < 3 or not _is_int(msg[0]):
             return await self._error("-1", "RpcFrameworkError", "not an OCPP-J frame")
         kind, msg_id = msg[0], msg[1]
-        if not isinstance(msg_id, str) or not msg_id or len(msg_id) > MAX_ID:
+        if not isinstance(msg_id, str) or not msg_id or len(msg_id) > _MAX_ID:
             return await self._error("-1", "RpcFrameworkError", "bad messageId")
-        if kind == CALL:
+        if kind == _CALL:
             return await self._call(msg, msg_id, len(text))
-        if kind == RESULT or kind == ERROR:
+        if kind == _RESULT or kind == _ERROR:
             return self._answer(msg, kind, msg_id)
         await self._error(msg_id, "MessageTypeNotSupported", "message type %d" % kind)
 
     def _answer(self, msg, kind, msg_id):
         w = self._waiting
         if w is None or w[0] != msg_id or w[3] is not None:
-            log("ignored", "RESULT" if kind == RESULT else "CALLERROR", msg_id)
+            log("ignored", "RESULT" if kind == _RESULT else "CALLERROR", msg_id)
             return
         action = w[1]
-        if kind == ERROR:
+        if kind == _ERROR:
             code = msg[2] if len(msg) > 2 else "?"
             log("recv", "CALLERROR", action, msg_id, code)
             return self._fail(CallFailed("CALLERROR %s" % code))
@@ -217,6 +217,6 @@ class Rpc:
         except Exception as e:
             log("error", action, repr(e)[:120])
             return await self._error(msg_id, "InternalError", "handler failed")
-        await self._send([RESULT, msg_id, response], "RESULT", action, msg_id)
+        await self._send([_RESULT, msg_id, response], "RESULT", action, msg_id)
         if after:
             asyncio.create_task(after())

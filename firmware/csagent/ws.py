@@ -9,13 +9,18 @@ import asyncio
 import errno
 import os
 
-from .compat import unload
+from .compat import const, unload
 
-OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
-CHUNK = 1024  # bytes masked and written per step; a multiple of 4 keeps the mask aligned
-CLOSE_WAIT = 2  # seconds to wait for the peer's close frame
-PREFIX = 128  # bytes kept of a message over soft_limit: enough for its message id
-IDLE_SLICE = 30  # with pings off, re-read ping_interval this often
+_OP_CONT = const(0)
+_OP_TEXT = const(1)
+_OP_BINARY = const(2)
+_OP_CLOSE = const(8)
+_OP_PING = const(9)
+_OP_PONG = const(10)
+_CHUNK = const(1024)  # bytes masked and written per step; a multiple of 4 keeps the mask aligned
+_CLOSE_WAIT = const(2)  # seconds to wait for the peer's close frame
+_PREFIX = const(128)  # bytes kept of a message over soft_limit: enough for its message id
+_IDLE_SLICE = const(30)  # with pings off, re-read ping_interval this often
 VALID_CLOSE = (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014)
 
 
@@ -24,7 +29,7 @@ class WebSocketError(Exception):
 
 
 class MessageTooLarge(Exception):
-    """A text message over soft_limit bytes: only its first PREFIX bytes
+    """A text message over soft_limit bytes: only its first _PREFIX bytes
     were kept (args: those bytes, the message's size), the rest skipped,
     and the connection goes on, so the RPC layer can answer it."""
 
@@ -180,17 +185,17 @@ class WebSocket:
             payload = memoryview(text)  # MicroPython: the str's own UTF-8 bytes, no copy
         except TypeError:
             payload = text.encode()
-        await self._send_frame(OP_TEXT, payload)
+        await self._send_frame(_OP_TEXT, payload)
 
     async def send_parts(self, parts):
         """Send one TEXT message made of the str pieces `parts` yields, as
-        fragments of up to CHUNK bytes (RFC 6455 5.4): a large message, such
+        fragments of up to _CHUNK bytes (RFC 6455 5.4): a large message, such
         as a NotifyReport, is never whole in memory."""
-        await self._send_frame(OP_TEXT, parts, self._write_parts)
+        await self._send_frame(_OP_TEXT, parts, self._write_parts)
 
     async def _write_parts(self, opcode, parts):
         if self._parts is None:  # once per connection, after the TLS handshake's peak
-            self._parts = bytearray(CHUNK)
+            self._parts = bytearray(_CHUNK)
         buf = self._parts
         n = 0
         try:
@@ -201,13 +206,13 @@ class WebSocket:
                     data = part.encode()
                 at = 0
                 while at < len(data):
-                    take = min(CHUNK - n, len(data) - at)
+                    take = min(_CHUNK - n, len(data) - at)
                     buf[n:n + take] = data[at:at + take]
                     n += take
                     at += take
-                    if n == CHUNK:
+                    if n == _CHUNK:
                         await self._write_frame(opcode, buf, False)
-                        opcode, n = OP_CONT, 0
+                        opcode, n = _OP_CONT, 0
         except (OSError, EOFError, asyncio.TimeoutError):
             raise
         except Exception as e:  # the pieces failed mid-message: the message cannot be ended
@@ -217,7 +222,7 @@ class WebSocket:
 
     async def _send_frame(self, opcode, payload, write=None):
         async with self._lock:  # frames of concurrent senders never interleave
-            if self._closed or (self._close_sent and opcode != OP_CLOSE):
+            if self._closed or (self._close_sent and opcode != _OP_CLOSE):
                 raise ConnectionClosed(*(self._closed or (1000, "closing")))
             try:
                 await asyncio.wait_for((write or self._write_frame)(opcode, payload), self.timeout)
@@ -226,19 +231,19 @@ class WebSocket:
                 raise ConnectionClosed(*self._closed)
 
     async def _write_frame(self, opcode, payload, fin=True):
-        """The frame masked CHUNK bytes at a time through one buffer kept for
+        """The frame masked _CHUNK bytes at a time through one buffer kept for
         the connection: sending allocates nothing a fragmented heap could
         refuse, and the header leaves in the same write as the payload's
         start (two small writes would meet Nagle's delay: 40 ms a frame)."""
         key = os.urandom(4)
         head = encode_header(opcode, len(payload), key, fin)
         if self._out is None:
-            self._out = bytearray(CHUNK + 14)
+            self._out = bytearray(_CHUNK + 14)
         out, view, start = self._out, memoryview(payload), len(head)
         out[:start] = head
         at = 0
         while True:
-            n = min(CHUNK, len(payload) - at)
+            n = min(_CHUNK, len(payload) - at)
             out[start:start + n] = view[at:at + n]
             mask(out, key, start, start + n)
             chunk = memoryview(out)[:start + n]
@@ -251,14 +256,14 @@ class WebSocket:
             start = 0
 
     async def close(self, code=1000, reason=""):
-        """Close handshake bounded by CLOSE_WAIT (none for 1006); idempotent."""
+        """Close handshake bounded by _CLOSE_WAIT (none for 1006); idempotent."""
         if not self._closed and not self._close_sent and code != 1006:
             try:
-                await self._send_frame(OP_CLOSE, close_payload(code, reason))
+                await self._send_frame(_OP_CLOSE, close_payload(code, reason))
                 self._close_sent = True
                 # a task inside recv() sees the peer's close frame; else read it here
                 wait = self._peer_closed.wait() if self._reading else self._await_close_frame()
-                await asyncio.wait_for(wait, CLOSE_WAIT)
+                await asyncio.wait_for(wait, _CLOSE_WAIT)
             except (ConnectionClosed, OSError, EOFError, asyncio.TimeoutError):
                 pass
         await self._shutdown(code, reason)
@@ -288,31 +293,31 @@ class WebSocket:
             first = await self._first_byte()
             cap = max(0, self.soft_limit - size) if self.soft_limit else None
             fin, op, data, n = await asyncio.wait_for(self._frame(first, self.max_frame - size, cap), self.timeout)
-            if op == OP_CLOSE:
+            if op == _OP_CLOSE:
                 code, reason = parse_close(data)
                 if not self._close_sent:  # echo the peer's code (RFC 6455 5.5.1)
-                    await self._send_frame(OP_CLOSE, b"" if code == 1005 else close_payload(code))
+                    await self._send_frame(_OP_CLOSE, b"" if code == 1005 else close_payload(code))
                     self._close_sent = True
                 await self._shutdown(code, reason)
                 raise ConnectionClosed(code, reason)
-            if op == OP_PING:
+            if op == _OP_PING:
                 if not self._close_sent:
-                    await self._send_frame(OP_PONG, data)
+                    await self._send_frame(_OP_PONG, data)
                 continue
-            if op == OP_PONG:
+            if op == _OP_PONG:
                 continue
-            if op == OP_BINARY:
+            if op == _OP_BINARY:
                 raise ConnectionClosed(1003, "binary messages not supported")
-            if op not in (OP_TEXT, OP_CONT) or (op == OP_CONT) != (msg is not None):
+            if op not in (_OP_TEXT, _OP_CONT) or (op == _OP_CONT) != (msg is not None):
                 raise ConnectionClosed(1002, "bad opcode or fragment order")
             size += n
             if msg is None:
                 msg = data
-            elif len(msg) < PREFIX or not self.soft_limit or size <= self.soft_limit:
+            elif len(msg) < _PREFIX or not self.soft_limit or size <= self.soft_limit:
                 msg += data
             if fin:
                 if self.soft_limit and size > self.soft_limit:
-                    raise MessageTooLarge(bytes(msg[:PREFIX]), size)
+                    raise MessageTooLarge(bytes(msg[:_PREFIX]), size)
                 try:
                     return str(msg, "utf-8")
                 except UnicodeError:
@@ -325,13 +330,13 @@ class WebSocket:
         while True:
             idle = self.ping_interval  # read live: the agent may change it
             try:
-                first = await asyncio.wait_for(self._r.read(1), idle or IDLE_SLICE)
+                first = await asyncio.wait_for(self._r.read(1), idle or _IDLE_SLICE)
             except asyncio.TimeoutError:
                 if not idle:
                     continue
                 if pinged:
                     raise ConnectionClosed(1006, "no data for %ss after ping: peer dead" % idle)
-                await self._send_frame(OP_PING, b"")
+                await self._send_frame(_OP_PING, b"")
                 pinged = True
                 continue
             if not first:
@@ -341,7 +346,7 @@ class WebSocket:
     async def _frame(self, first, room, cap=None, keep=True):
         """(fin, opcode, payload, size) of the frame that began with `first`.
         A data payload over `room` bytes is refused with 1009 before it is
-        read; of one over `cap` bytes only the first PREFIX are kept."""
+        read; of one over `cap` bytes only the first _PREFIX are kept."""
         r = self._r
         head = first + await r.readexactly(1)
         extra = header_size(head[1])
@@ -360,7 +365,7 @@ class WebSocket:
             return fin, op, None, n
         if op < 8 and n > room:
             raise ConnectionClosed(1009, "message over max_frame (%d bytes)" % self.max_frame)
-        kept = min(n, PREFIX) if op < 8 and cap is not None and n > cap else n
+        kept = min(n, _PREFIX) if op < 8 and cap is not None and n > cap else n
         data = await self._payload(kept)
         await self._skip(n - kept)
         self._unread = 0
@@ -384,7 +389,7 @@ class WebSocket:
 
     async def _skip(self, n):
         while n > 0:
-            part = await self._r.read(min(n, CHUNK))
+            part = await self._r.read(min(n, _CHUNK))
             if not part:
                 raise EOFError
             n -= len(part)
@@ -395,7 +400,7 @@ class WebSocket:
         self._unread = 0
         while True:
             _, op, _, _ = await self._frame(await self._r.readexactly(1), 0, keep=False)
-            if op == OP_CLOSE:
+            if op == _OP_CLOSE:
                 return
 
     async def _shutdown(self, code=1006, reason="connection lost"):

@@ -7,10 +7,11 @@ import binascii
 import hashlib
 import os
 
+from .compat import const
 from .ws import WebSocketError
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-MAX_HEADERS = 50
+_MAX_HEADERS = const(50)
 
 
 def parse_url(url):
@@ -65,7 +66,7 @@ async def handshake(reader, writer, host, port, path, secure, subprotocol, user,
         text = "".join(chr(c) if 32 <= c < 127 else " " for c in status[:80]).strip()
         raise WebSocketError("handshake refused: " + (text or "connection closed before any answer"))
     got = {}
-    for _ in range(MAX_HEADERS):
+    for _ in range(_MAX_HEADERS):
         line = (await reader.readline()).decode()
         if not line.strip():
             break
