@@ -107,9 +107,10 @@ def command(args):
     import build
     out = build.build("host")
     micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
-    env = dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen")
     if not args.romfs:
-        return [micropython, "-X", "heapsize=%d" % args.heap, os.path.join(out, "main.py"), state], env
+        return [micropython, "-X", "heapsize=%d" % args.heap, os.path.join(out, "main.py"), state], \
+            dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen")
+    env = dict(os.environ, MICROPYPATH=".frozen")  # the agent comes from the image alone
     image = build.romfs(out)
     size = os.path.getsize(image)
     # the GC keeps 3 bits of tables per 32-byte block: enlarge by those too

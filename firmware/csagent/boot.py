@@ -99,4 +99,4 @@ class Registration:
                     pass
                 used = heap()
                 if used:
-                    log("heap", "used", used[0], "free", used[1])
+                    log("heap", "used", used[0], "free", used[1], "peak", used[2])

@@ -21,20 +21,26 @@ except AttributeError:  # pragma: no cover - CPython
         return a - b
 
 
+_high = [0]  # the most heap in use seen after a collection
+
+
 def collect():
-    """Free garbage now on MicroPython; a no-op cost on CPython."""
+    """Free garbage now on MicroPython (a no-op cost on CPython), and note
+    the heap still in use: its highest value is the agent's high-water mark."""
     import gc
     gc.collect()
+    if hasattr(gc, "mem_alloc"):
+        _high[0] = max(_high[0], gc.mem_alloc())
 
 
 def heap():
-    """(bytes in use, bytes free) of the heap after a collection, or None
-    where the runtime does not tell (CPython)."""
+    """(bytes in use, bytes free, high-water mark) of the heap after a
+    collection, or None where the runtime does not tell (CPython)."""
     import gc
     if not hasattr(gc, "mem_free"):  # pragma: no cover - CPython
         return None
-    gc.collect()
-    return gc.mem_alloc(), gc.mem_free()
+    collect()
+    return gc.mem_alloc(), gc.mem_free(), _high[0]
 
 
 def unload(name):
