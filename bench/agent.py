@@ -18,16 +18,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "host_tests"))
 
+from station import ROMFS_MOUNT  # noqa: E402  (tools/station.py)
+
 REQUESTS = 1000
 GET = {"getVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
 CODE_PROBE = """
-import gc, micropython, os, sys, vfs
-if len(sys.argv) > 2:  # a ROMFS image: mount it first, as tools/station.py --romfs does
-    image = bytearray(os.stat(sys.argv[2])[6])
-    with open(sys.argv[2], "rb") as f:
-        f.readinto(image)
-    vfs.mount(vfs.VfsRom(image), "/rom")
-    sys.path.insert(0, "/rom")
+import gc, micropython, sys
 gc.collect()
 base = gc.mem_alloc()
 import board
@@ -45,11 +41,10 @@ def code_heap(out, romfs=None):
     before it: the ROMFS image when there is one, names interned by then)."""
     flash = tempfile.mkdtemp(prefix="bench-flash-")
     probe = os.path.join(flash, "probe.py")
-    with open(probe, "w") as f:
-        f.write(CODE_PROBE)
+    with open(probe, "w") as f:  # with an image, mounted first as tools/station.py --romfs does
+        f.write((ROMFS_MOUNT % romfs if romfs else "") + CODE_PROBE)
     micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
-    r = subprocess.run([micropython, "-X", "heapsize=512K", probe, flash] + ([romfs] if romfs else []),
-                       capture_output=True, text=True,
+    r = subprocess.run([micropython, "-X", "heapsize=512K", probe, flash], capture_output=True, text=True,
                        env=dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen"))
     lines = r.stdout.splitlines()
     base, code = (int(w) for w in lines[-2].split())

@@ -32,12 +32,7 @@ def var(component, variable, value=None):
     return d
 
 
-def heap_log(station):
-    """(seconds, bytes in use) from the station's 'heap used' log lines."""
-    return heap_log_text(station.log())
-
-
-def heap_log_text(text, peak=False):
+def heap_log(text, peak=False):
     """(seconds, bytes in use, or the high-water mark with peak) from a log."""
     out = []
     for line in text.splitlines():
@@ -103,8 +98,8 @@ def deployment(out, romfs):
     image = build.romfs(out) if romfs else None
     code, base, names = code_heap(out, image)
     ok, log = asyncio.run(scenario(None, romfs))
-    online = [used for _, used in heap_log_text(log)]
-    peak = max((used for _, used in heap_log_text(log, peak=True)), default=None)
+    online = [used for _, used in heap_log(log)]
+    peak = max((used for _, used in heap_log(log, peak=True)), default=None)
     return {"code": code, "names": names, "ok": ok, "online": online[-1] - base if online else None,
             "peak": peak - base if peak else None, "smallest": smallest_heap(romfs)}
 
@@ -127,7 +122,7 @@ async def long_run():
     finally:
         await station.stop()
         await csms.stop()
-    return ok, heap_log(station)
+    return ok, heap_log(station.log())
 
 
 def svg(samples):

@@ -192,27 +192,30 @@ class PtyBoard:
         threading.Thread(target=self.pump, daemon=True).start()
 
     def pump(self):
-        """Carry bytes between the REPL and one client at a time."""
+        """Carry bytes between the REPL and one client at a time. A client
+        that goes away (deploy.py reconnects after a failed attempt) is
+        dropped and the next one served, as a serial port would."""
         conn = None
         while self.proc.poll() is None:
             waiting = [self.master, self.server] + ([conn] if conn else [])
             ready, _, _ = select.select(waiting, [], [], 0.2)
             if self.server in ready and conn is None:
                 conn = self.server.accept()[0]
-            if self.master in ready:
-                try:
+            try:
+                if self.master in ready:
                     data = os.read(self.master, 4096)
-                except OSError:
-                    return
-                if conn:
-                    conn.sendall(data)
-            if conn and conn in ready:
-                data = conn.recv(4096)
-                if data:
+                    if conn:
+                        conn.sendall(data)
+                if conn and conn in ready:
+                    data = conn.recv(4096)
+                    if not data:
+                        raise ConnectionResetError
                     os.write(self.master, data)
-                else:
-                    conn.close()
-                    conn = None
+            except ConnectionError:
+                conn.close()
+                conn = None
+            except OSError:  # the REPL's side of the pty is gone
+                return
 
     def close(self):
         self.proc.kill()

@@ -30,8 +30,9 @@ from cli import OneLineParser  # noqa: E402
 
 RESET_EXIT = 75  # boards/host/board.py ends the process with it on reset
 DEFAULT_HEAP = 192 * 1024  # module docstring: an ESP32's heap, on a 64-bit port
-# --romfs: the image is the first thing allocated, then run main.py from it
-ROMFS_MAIN = """import os, sys, vfs
+# --romfs: ROMFS_MOUNT % image allocates the image first of all, mounts it at
+# /rom and puts /rom first on the import path; main.py then runs from it
+ROMFS_MOUNT = """import os, sys, vfs
 path = %r
 image = bytearray(os.stat(path)[6])
 with open(path, "rb") as f:
@@ -39,7 +40,6 @@ with open(path, "rb") as f:
 vfs.mount(vfs.VfsRom(image), "/rom")
 sys.path.insert(0, "/rom")
 del image
-import main
 """
 
 
@@ -115,7 +115,7 @@ def command(args):
     size = os.path.getsize(image)
     # the GC keeps 3 bits of tables per 32-byte block: enlarge by those too
     heap = args.heap + size + size * 3 // 256 + 64
-    return [micropython, "-X", "heapsize=%d" % heap, "-c", ROMFS_MAIN % image, state], env
+    return [micropython, "-X", "heapsize=%d" % heap, "-c", ROMFS_MOUNT % image + "import main\n", state], env
 
 
 def main(argv=None):
