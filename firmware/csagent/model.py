@@ -13,7 +13,7 @@ componentInstance, evse, connector, variableInstance, unit, minLimit,
 maxLimit, valuesList and supportsMonitoring (false) are optional, as are two
 of ours that are never reported: "reboot": true (SetVariables answers
 RebootRequired: the value is stored and acts after a restart) and "format"
-(a character set, see variables.FORMATS). An attribute has type (Actual),
+(a character set, see values.FORMATS). An attribute has type (Actual),
 value (""), mutability (ReadWrite), persistent (false) and constant (false).
 Every writable attribute must be persistent (Part 2, 2: "All variables that
 are writable SHALL have ... persistent = true").
@@ -28,7 +28,8 @@ types define them.
 import json
 
 from .log import log
-from .variables import DATA_TYPES, LISTS, check_value
+from .names import DDC, SEC
+from .values import DATA_TYPES, LISTS, check_value
 
 PREFIX = "_dm/"
 ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
@@ -274,7 +275,7 @@ class DeviceModel:
         schema's own ceiling: how long a value may be."""
         longest = ceiling
         for name in (setting, "ValueSize"):
-            n = self.int_value("DeviceDataCtrlr", name)
+            n = self.int_value(DDC, name)
             if n is not None and 0 < n < longest:
                 longest = n
         return longest
@@ -324,7 +325,7 @@ class DeviceModel:
             text = settings.get(name)
             if text is None:
                 continue
-            d = self._find("SecurityCtrlr", variable, "Actual", {})
+            d = self._find(SEC, variable, "Actual", {})
             reason = check_value(text, d) if isinstance(text, str) else "InvalidValue"
             if reason:
                 raise ValueError("install setting %s: %s" % (name, reason))

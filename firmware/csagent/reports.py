@@ -57,10 +57,10 @@ import json
 
 from . import clock
 from .log import log
+from .names import DDC
 from .rpc import CallError, CallFailed
 from .ws import ConnectionClosed
 
-DDC = "DeviceDataCtrlr"
 ATTEMPTS = 3
 BASES = ("ConfigurationInventory", "FullInventory", "SummaryInventory")
 # B07.FR.09: the availability and condition of the station, its EVSEs and

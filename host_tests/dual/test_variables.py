@@ -2,7 +2,8 @@
 board's defaults with the real store; CPython and the MicroPython unix port."""
 from csagent.store import Store
 from csagent.clock import is_datetime
-from csagent.variables import TooLarge, check_value, get_variables, set_variables
+from csagent.values import check_value
+from csagent.variables import TooLarge, get_variables, set_variables
 from scratch import with_flash
 from test_model import COMM, DDC, PASSWORD, SEC, CountingStore, expect_error, open_model, var, write_defaults
 
