@@ -18,8 +18,9 @@ class StationProcess:
     """One station process; its stderr log goes to <state>.log."""
 
     def __init__(self, state, csms_url, station_id="CS001", runtime="micropython", password=None,
-                 cafile=None, heap=None, install=None, romfs=False):
+                 cafile=None, heap=None, install=None, romfs=False, defaults=None):
         self.state = str(state)
+        self.env = dict(os.environ, CSAGENT_DEFAULTS=str(defaults)) if defaults else None
         self.args = ["--csms", csms_url, "--id", station_id, "--state", self.state, "--runtime", runtime]
         if password:
             self.args += ["--password", password]
@@ -42,7 +43,7 @@ class StationProcess:
         self._log = open(self.log_path, "ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, STATION_PY, *self.args, stdout=self._log, stderr=self._log,
-            stdin=asyncio.subprocess.DEVNULL)
+            stdin=asyncio.subprocess.DEVNULL, env=self.env)
         return self
 
     async def stop(self, timeout=10):
@@ -59,6 +60,22 @@ class StationProcess:
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+
+def defaults_with(path, **values):
+    """A copy of the host board's model.jsonl at `path` in which the named
+    variables (any component) have other default values; for
+    StationProcess(defaults=...)."""
+    lines = []
+    with open(os.path.join(ROOT, "boards", "host", "model.jsonl")) as f:
+        for line in f:
+            d = json.loads(line)
+            if d["variable"] in values:
+                d["attributes"][0]["value"] = str(values[d["variable"]])
+            lines.append(json.dumps(d) + "\n")
+    with open(path, "w") as f:
+        f.writelines(lines)
+    return path
 
 
 def run(coro):

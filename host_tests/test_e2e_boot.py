@@ -134,7 +134,7 @@ def test_a_failure_while_online_drops_the_link_and_retries(tmp_path):
             st = await csms.wait_station("CS001", connections=3, timeout=40)
             await st.wait_for("BootNotification")  # its registration never ended: it boots again
             assert await station.stop() == 0
-            assert "online-failed OSError" in station.log(), station.log()
+            assert "task-failed online OSError" in station.log(), station.log()
         finally:
             await csms.stop()
     run(body())

@@ -2,6 +2,7 @@
 
 Feature detection only, never version checks.
 """
+import asyncio
 import time
 
 try:
@@ -53,3 +54,15 @@ def unload(name):
     parent = sys.modules.get(package)
     if parent is not None and attr in dir(parent):
         delattr(parent, attr)
+
+
+_SLICE = const(86400)  # seconds: well inside the range of a board's ticks
+
+
+async def sleep(seconds):
+    """asyncio.sleep for any number of seconds: a board's asyncio counts in
+    ticks, which overflow past about six days (a CSMS may ask 2^31 - 1)."""
+    while seconds > 0:
+        step = min(seconds, _SLICE)
+        await asyncio.sleep(step)
+        seconds -= step

@@ -5,7 +5,8 @@ Agent.handlers); the profiles themselves are csagent.netprofiles.
 import json
 
 from .log import log
-from .netprofiles import COMM, PREFIX
+from .names import COMM, SEC
+from .netprofiles import PREFIX
 
 
 def _refuse(reason, info):
@@ -20,7 +21,7 @@ def check_profile(model, board, slot, data):
     if data["ocppVersion"] != "OCPP20" or data["ocppTransport"] != "JSON":
         return _refuse("InvalidNetworkConf", "only OCPP20 over JSON is supported")
     sp = data["securityProfile"]
-    if sp < (model.int_value("SecurityCtrlr", "SecurityProfile", 1) or 1):
+    if sp < (model.int_value(SEC, "SecurityProfile", 1) or 1):
         return _refuse("NoSecurityDowngrade", "securityProfile is lower than the one in use")
     url = data["ocppCsmsUrl"]
     if sp not in (1, 2, 3) or not url.startswith("wss://" if sp >= 2 else "ws://"):
@@ -34,15 +35,15 @@ def check_profile(model, board, slot, data):
     return None
 
 
-def handle(agent, payload, size):
+def handle(payload, model, board, store):
     """B09: validate, store, and only then answer Accepted (B09.FR.01)."""
     slot, data = payload["configurationSlot"], payload["connectionData"]
-    refused = check_profile(agent.model, agent.board, slot, data)
+    refused = check_profile(model, board, slot, data)
     if refused:
         log("network-profile", "slot", slot, "rejected", refused["statusInfo"]["reasonCode"])
         return refused
     try:
-        agent.store.commit({PREFIX + str(slot): json.dumps(data)})
+        store.commit({PREFIX + str(slot): json.dumps(data)})
     except OSError as e:  # B09.FR.03: a valid profile that could not be stored
         log("network-profile", "slot", slot, "store failed", type(e).__name__)
         return {"status": "Failed"}

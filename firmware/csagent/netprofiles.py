@@ -5,7 +5,8 @@ Each slot's NetworkConnectionProfile is kept in the store as JSON under
 """
 import json
 
-COMM = "OCPPCommCtrlr"
+from .names import COMM
+
 PREFIX = "_np/"
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 

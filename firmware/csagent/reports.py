@@ -28,8 +28,8 @@ What a CSMS can rely on:
   message of its own: the limit gives way rather than the data.
 - A report that fails part-way starts over from seqNo 0, same requestId, new
   generatedAt: so seqNo 0 arriving again means "drop the parts you have".
-  When the connection drops, it starts over once the station is online
-  again (Agent.online), however often that happens. When a NotifyReport
+  When the connection drops, it starts over once the station is Accepted
+  on a new one (Agent.online), however often that happens. When a NotifyReport
   gets a CALLERROR, a bad answer or none within MessageTimeout while the
   link stays up, it starts over at once, up to ATTEMPTS tries in all; then
   the report is given up. A report in progress does not survive a reboot.
@@ -169,12 +169,15 @@ class Reports:
 
     # -- connection --------------------------------------------------------
 
-    def online(self):
-        """The link is up (Agent.online): start over a report a lost link broke off."""
+    def waiting(self):
+        """A lost link broke a report off: it waits to start over."""
+        return self._job is not None and not self._running
+
+    def resume(self):
+        """The coroutine that starts the waiting report over; the agent runs
+        it once the station is Accepted again (Agent.online)."""
         self._up = True
-        if self._job is not None and not self._running:
-            self._running = True
-            asyncio.create_task(self._run())
+        return self._run()
 
     def offline(self):
         self._up = False
@@ -257,6 +260,10 @@ class Reports:
                 finally:
                     entries.close()
                     entries = None
+        except asyncio.CancelledError:  # its connection ended: start over on the next
+            paused = True
+            log("report-paused", job[0], "starts over when online")
+            raise
         except Exception as e:  # e.g. MemoryError: give the report up, keep the agent
             log("report-error", job[0], type(e).__name__)
         finally:
