@@ -72,3 +72,14 @@ def case(tmp_path):
     c = Case(tmp_path)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="module")
+def booted(tmp_path_factory):
+    """One station in the Booted state shared by a module's cases that only
+    query or configure it (GetVariables, SetVariables, reports): each such
+    case starts from Booted and leaves it so."""
+    c = Case(tmp_path_factory.mktemp("booted"))
+    link = c.start()
+    yield c, link
+    c.close()
