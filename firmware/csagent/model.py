@@ -10,10 +10,12 @@ variable a line, for example
 
 Line keys: component, variable, dataType and attributes are required;
 componentInstance, evse, connector, variableInstance, unit, minLimit,
-maxLimit, valuesList and supportsMonitoring (false) are optional, as are two
+maxLimit, valuesList and supportsMonitoring (false) are optional, as are three
 of ours that are never reported: "reboot": true (SetVariables answers
-RebootRequired: the value is stored and acts after a restart) and "format"
-(a character set, see values.FORMATS). An attribute has type (Actual),
+RebootRequired: the value is stored and acts after a restart), "format"
+(a character set, see values.FORMATS) and "integrator": true (the agent does
+not act on the variable: the station's own charge-control firmware does,
+through station_api; its value is stored and checked like any other). An attribute has type (Actual),
 value (""), mutability (ReadWrite), persistent (false) and constant (false).
 Every writable attribute must be persistent (Part 2, 2: "All variables that
 are writable SHALL have ... persistent = true").

@@ -103,7 +103,7 @@ def test_full_inventory_is_the_whole_model_in_file_order(flash):
         {"requestId": 3, "reportBase": "FullInventory"}))
     entries = reassemble(sink.parts(), 3)
     assert entries == list(m.variables())
-    assert len(entries) == 44 and len(sink.frames) > 1
+    assert len(entries) == 81 and len(sink.frames) > 1
     check_limits(sink, 16, 4096)
 
 
@@ -114,7 +114,7 @@ def test_one_item_per_message(flash):
     run_report(reports_for(m, sink).get_base_report(
         {"requestId": 4, "reportBase": "FullInventory"}))
     assert reassemble(sink.parts(), 4) == list(m.variables())
-    assert len(sink.frames) == 44
+    assert len(sink.frames) == 81
     check_limits(sink, 1, 4096)
 
 
