@@ -24,7 +24,8 @@ from .connectors import Connectors
 from .log import log, reason
 from .model import DeviceModel
 from .names import CLOCK, COMM, SEC, STATION
-from .rpc import Rpc
+from .rpc import CallError, Rpc
+from .security_events import SecurityEvents
 from .store import Store
 from .tasks import Tasks
 from .validate import check
@@ -35,8 +36,8 @@ from .ws import ConnectionClosed
 # doubling one pool (640 names take 7 KB in one piece on the unix port): it
 # must grow now, while the heap is still whole, not at a later connect or
 # report, when no such piece may be free (measured: connects then fail).
-ON_DEMAND = ("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.ws_handshake",
-             "csagent.tls")
+ON_DEMAND = ("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
+             "csagent.ws_handshake", "csagent.tls")
 STEADY = const(60)  # seconds: a connection up this long went well, said anything or not
 
 
@@ -58,8 +59,9 @@ class Agent:
         self.ws = None
         self.failure = None  # what broke the current connection on our side
         self.lost = None  # board.time() when the last connection ended
-        self.registration = Registration(model, store, board, self.call)
-        self.link = Connection(model, store, board)
+        events = self.events = SecurityEvents(store, self.call, board.time)
+        self.registration = Registration(model, store, board, self.call, events)
+        self.link = Connection(model, store, board, events)
         self.connectors = Connectors(board, self.call)
         self.reports = None  # the report under way: its code is loaded only then
         self.rpc = Rpc(self.handlers(), check, self.registration.gate)
@@ -72,6 +74,9 @@ class Agent:
                 model.provide("Connector", "AvailabilityState",
                               lambda e=evse, c=connector: board.connector_status(e, c), evse=evse, connector=connector)
         model.add_check(COMM, "NetworkConfigurationPriority", self.priority_check)
+        events.record("StartupOfTheDevice", "boot reason " + self.registration.reason)
+        if self.registration.reason not in ("PowerUp", "Unknown"):
+            events.record("ResetOrReboot", "boot reason " + self.registration.reason)
 
     def handlers(self):
         m = self.model
@@ -80,6 +85,8 @@ class Agent:
             "SetVariables": lambda p, size: variables.set_variables(m, p, size),
             "SetNetworkProfile": self.on_demand("netprofile_set", m, self.board, self.store),
             "Reset": self.on_demand("reset", self.board, self.store, self.close, self.tasks),
+            "TriggerMessage": self.on_demand("trigger", self.registration, self.connectors),
+            "RequestStartTransaction": self.start_transaction,
             "GetBaseReport": lambda p, size: self.report("get_base_report", p, size),
             "GetReport": lambda p, size: self.report("get_report", p, size),
         }
@@ -97,6 +104,14 @@ class Agent:
             finally:
                 unload(name)
         return handle
+
+    def start_transaction(self, payload, size):
+        """This agent starts no transaction. Before Accepted the answer is
+        Rejected (B02: none while Pending, TC_B_02); after, the request is
+        for a charge controller this agent does not have."""
+        if self.registration.status != "Accepted":
+            return {"status": "Rejected"}
+        raise CallError("NotSupported", "RequestStartTransaction is not supported")
 
     def report(self, method, payload, size):
         """GetBaseReport/GetReport (B07/B08): the reports code is loaded for
@@ -125,10 +140,15 @@ class Agent:
         log("installed", "identity", settings.get("identity"))
 
     def priority_check(self, value):
-        """B10.FR.02: every slot of a new priority must hold a profile."""
+        """B10.FR.02: every slot of a new priority must hold a profile;
+        A05.FR.02/03: one the board has the certificates for."""
         for slot in value.split(","):
-            if netprofiles.load(self.store, int(slot)) is None:
+            profile = netprofiles.load(self.store, int(slot))
+            if profile is None:
                 return "NoProfileInSlot"
+            missing = netprofiles.missing_certificate(self.board, profile["securityProfile"])
+            if missing:
+                return missing[0]
         return None
 
     def changed(self, component, variable):
@@ -137,10 +157,12 @@ class Agent:
             self.registration.changed.set()
         elif variable == "WebSocketPingInterval" and self.ws:
             self.ws.ping_interval = self.model.int_value(COMM, "WebSocketPingInterval", 0)
-        elif variable == "BasicAuthPassword" and self.model.int_value(SEC, "SecurityProfile", 1) < 3:
-            # A01: reconnect with the new password once this answer is out
-            # (profile 3 authenticates with its certificate, not a password).
-            self.rpc.later(lambda: self.close(1000, "new password"))
+        elif variable == "BasicAuthPassword":
+            self.events.record("ReconfigurationOfSecurityParameters", "BasicAuthPassword changed")
+            if self.model.int_value(SEC, "SecurityProfile", 1) < 3:
+                # A01: reconnect with the new password once this answer is out
+                # (profile 3 authenticates with its certificate, not a password).
+                self.rpc.later(lambda: self.close(1000, "new password"))
 
     async def call(self, action, payload):
         timeout = self.model.int_value(COMM, "MessageTimeout", 30, var_instance="Default")
@@ -210,14 +232,17 @@ class Agent:
         await self.close(1011, "internal error")
 
     async def online(self):
-        """Register; once Accepted, tell the connectors' status (B01, B04),
-        resume a report the last link broke off, and heartbeat."""
+        """Register; once Accepted, tell the connectors' status (B01, B04)
+        and the security events that wait (A04), follow both, resume a
+        report the last link broke off, and heartbeat."""
         work, fresh = self.work, self.registration.status != "Accepted"
         await self.registration.register()
         # B04.FR.01/02: after a long offline period (or a boot) every connector, else what changed
         everything = fresh or self.lost is None or \
             self.board.time() - self.lost > self.model.int_value(COMM, "OfflineThreshold", 0)
-        work.start(self.connectors.follow(everything), "connectors")
+        await self.connectors.tell(self.board.connectors if everything else None)
+        work.start(self.connectors.follow(), "connectors")
+        work.start(self.events.deliver(), "security-events")
         if self.reports and self.reports.waiting():
             work.start(self.reports.resume(), "report")
         await self.registration.heartbeat()

@@ -5,26 +5,32 @@ again (B04). While Pending the CSMS may provision us: we answer it and send
 nothing of our own but the next BootNotification (B02). While Rejected we
 send nothing until the interval expires, on this connection or the next
 (B03), and CSMS requests get SecurityError. Intervals the CSMS gives are
-clamped to HeartbeatInterval's limits, never refused.
+clamped to HeartbeatInterval's limits, never refused. A TriggerMessage for
+BootNotification while not Accepted sends it at once, reason Triggered
+(F06.FR.17).
 """
 import asyncio
 
 from . import backoff, clock
-from .compat import heap, sleep
+from .compat import const, heap, wait_event
 from .log import log
 from .names import COMM, STATION
 from .rpc import CallFailed
 
 REASON_KEY = "_boot/reason"
+_JUMP = const(60)  # seconds the CSMS may move our clock before that is a security event
 
 
 class Registration:
-    def __init__(self, model, store, board, call):
-        """call(action, payload) sends a CALL and returns its answer."""
+    def __init__(self, model, store, board, call, events):
+        """call(action, payload) sends a CALL and returns its answer; events
+        is the SecurityEvents queue."""
         self.model = model
         self.store = store
         self.board = board
         self.call = call
+        self.events = events
+        self.wake = asyncio.Event()  # a triggered BootNotification goes now
         self.status = None  # None, "Pending", "Rejected" or "Accepted"
         self.not_before = None  # board.time() before which no BootNotification may go (B02, B03)
         self.reason = store.get(REASON_KEY) or board.boot_reason()
@@ -56,7 +62,8 @@ class Registration:
         failures = 0
         while self.status != "Accepted":
             if self.not_before is not None:
-                await sleep(self.not_before - self.board.time())
+                await wait_event(self.wake, self.not_before - self.board.time())
+                self.wake.clear()
             try:
                 answer = await self.call("BootNotification", self.request())
             except CallFailed as e:
@@ -73,6 +80,13 @@ class Registration:
                 self.not_before = self.board.time() + (interval or backoff.delay(self.model, failures))
                 failures += 1
             self.status = status
+
+    def trigger(self):
+        """TriggerMessage BootNotification (F06): boot again now, reason
+        Triggered, whatever the interval says."""
+        self.reason = "Triggered"
+        self.not_before = None
+        self.wake.set()
 
     def _accepted(self, answer):
         self.set_clock(answer)
@@ -94,9 +108,20 @@ class Registration:
 
     def set_clock(self, answer):
         try:
-            self.board.set_time(clock.parse(answer["currentTime"]))
+            now = clock.parse(answer["currentTime"])
         except ValueError:
-            log("clock", "bad currentTime from CSMS")
+            return log("clock", "bad currentTime from CSMS")
+        was = self.board.time()
+        self.board.set_time(now)
+        if abs(now - was) > _JUMP:
+            self.events.record("SettingSystemTime", "moved by %d s by the CSMS" % (now - was))
+
+    async def beat(self):
+        """One Heartbeat; its answer sets the clock."""
+        try:
+            self.set_clock(await self.call("Heartbeat", {}))
+        except CallFailed:
+            pass
 
     async def heartbeat(self):
         """Heartbeat every HeartbeatInterval, read live (a change wakes us)."""
@@ -109,10 +134,7 @@ class Registration:
             except asyncio.TimeoutError:
                 pass
             if interval > 0:
-                try:
-                    self.set_clock(await self.call("Heartbeat", {}))
-                except CallFailed:
-                    pass
+                await self.beat()
                 used = heap()
                 if used:
                     log("heap", "used", used[0], "free", used[1], "peak", used[2])

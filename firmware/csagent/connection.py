@@ -4,11 +4,16 @@ Slots are tried in NetworkConfigurationPriority order as read at start-up
 (a new priority acts after a reboot, B10); after
 NetworkProfileConnectionAttempts failures the next slot is tried, wrapping
 around, so a station migrated to an unreachable CSMS falls back to the
-slot that worked before. ActiveNetworkProfile tells the slot in use.
+slot that worked before, but never to a slot of a lower security profile
+than the one in use (A05.FR.06): a downgrade would undo an upgrade.
+ActiveNetworkProfile tells the slot in use.
 
 The BasicAuthPassword the CSMS last accepted stays in the store until a
 new one has worked: should the CSMS refuse a new password (HTTP 401), even
 after a reboot, the station goes back to that one (A01).
+
+A refused password and a failed TLS handshake are security events (A04),
+queued once however often the attempt fails.
 """
 from . import netprofiles
 from .log import log
@@ -16,13 +21,18 @@ from .names import COMM, DDC, SEC
 from .ws import WebSocketError, connect
 
 GOOD_PASSWORD = "_auth/accepted"
+# What a TLS handshake error says (CPython's ssl, MicroPython's mbedTLS) -> its event
+TLS_EVENTS = (("CERT", "InvalidCsmsCertificate"), ("VERSION", "InvalidTLSVersion"),
+              ("CIPHER", "InvalidTLSCipherSuite"), ("HANDSHAKE_FAILURE", "InvalidTLSCipherSuite"))
 
 
 class Connection:
-    def __init__(self, model, store, board):
+    def __init__(self, model, store, board, events):
+        """events is the SecurityEvents queue."""
         self.model = model
         self.store = store
         self.board = board
+        self.events = events
         self.slots = netprofiles.priority(model)
         self.index = 0
         self.failures = 0
@@ -37,13 +47,23 @@ class Connection:
             self.failures += 1
             if self.failures >= self.model.int_value(COMM, "NetworkProfileConnectionAttempts", 3):
                 self.failures = 0
-                self.index = (self.index + 1) % len(self.slots)
-                if len(self.slots) > 1:
+                self._next_slot()
+                if self.slots[self.index] != slot:
                     log("network-profile", "slot", slot, "failed; next slot", self.slots[self.index])
             raise
         self.failures = 0
         self.model.set_value(COMM, "ActiveNetworkProfile", str(slot))
         return ws
+
+    def _next_slot(self):
+        """The next slot in priority order whose security profile is not
+        below the one in use."""
+        floor = self.model.int_value(SEC, "SecurityProfile", 1)
+        for _ in self.slots:
+            self.index = (self.index + 1) % len(self.slots)
+            profile = netprofiles.load(self.store, self.slots[self.index])
+            if profile is not None and profile["securityProfile"] >= floor:
+                return
 
     async def _open(self, slot):
         model = self.model
@@ -69,6 +89,7 @@ class Connection:
         try:
             ws = await self._connect(url, identity, password, ssl, profile)
         except WebSocketError as e:
+            self._security_event(str(e), sp)
             if not accepted or accepted == password or " 401" not in str(e):
                 raise
             # The CSMS refused the new password: go back to the one it knew.
@@ -83,8 +104,18 @@ class Connection:
                             for i in ("GetReport", "GetVariables", "SetVariables"))
         if model.int_value(SEC, "SecurityProfile") != sp:
             model.set_value(SEC, "SecurityProfile", str(sp))
+            self.events.record("ReconfigurationOfSecurityParameters", "security profile %d" % sp)
         log("connected", url, "slot", slot, "security profile", sp)
         return ws
+
+    def _security_event(self, error, sp):
+        if " 401" in error:
+            return self.events.record("FailedToAuthenticateAtCsms", error, repeats=True)
+        if sp >= 2:
+            upper = error.upper()
+            for word, kind in TLS_EVENTS:
+                if word in upper:
+                    return self.events.record(kind, error, repeats=True)
 
     async def _connect(self, url, identity, password, ssl, profile):
         return await connect(url, user=identity, password=password, ssl=ssl,

@@ -18,20 +18,20 @@ class Connectors:
         self.call = call
         self.told = {}  # (evse, connector) -> the status the CSMS acknowledged last
 
-    async def follow(self, everything):
-        """A connection's task from Accepted on: tell what the CSMS does not
-        know (everything: all of it), then each change."""
-        if everything:
-            self.told = {}
+    async def follow(self):
+        """A connection's task from Accepted on: each change the board reports."""
         while True:
-            await self.tell()
             await self.board.status_changed()
+            await self.tell()
 
-    async def tell(self):
+    async def tell(self, only=None):
+        """StatusNotification for each connector of `only` (a list of
+        (evse, connector)), or, when None, for those whose status the CSMS
+        does not know."""
         board = self.board
-        for where in board.connectors:
+        for where in board.connectors if only is None else only:
             status = board.connector_status(*where)
-            if self.told.get(where) == status:
+            if only is None and self.told.get(where) == status:
                 continue
             try:
                 await self.call("StatusNotification", {

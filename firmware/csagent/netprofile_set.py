@@ -6,7 +6,7 @@ import json
 
 from .log import log
 from .names import COMM, SEC
-from .netprofiles import PREFIX
+from .netprofiles import PREFIX, missing_certificate
 
 
 def _refuse(reason, info):
@@ -21,13 +21,14 @@ def check_profile(model, board, slot, data):
     if data["ocppVersion"] != "OCPP20" or data["ocppTransport"] != "JSON":
         return _refuse("InvalidNetworkConf", "only OCPP20 over JSON is supported")
     sp = data["securityProfile"]
-    if sp < (model.int_value(SEC, "SecurityProfile", 1) or 1):
+    if sp < (model.int_value(SEC, "SecurityProfile", 1) or 1):  # B09.FR.04
         return _refuse("NoSecurityDowngrade", "securityProfile is lower than the one in use")
     url = data["ocppCsmsUrl"]
     if sp not in (1, 2, 3) or not url.startswith("wss://" if sp >= 2 else "ws://"):
         return _refuse("InvalidNetworkConf", "security profile 1 needs ws://, 2 and 3 need wss://")
-    if sp == 3 and not board.client_cert():
-        return _refuse("InvalidNetworkConf", "no client certificate installed for security profile 3")
+    missing = missing_certificate(board, sp)
+    if missing:
+        return _refuse(missing[0], missing[1])
     if data["ocppInterface"] not in board.interfaces:
         return _refuse("UnsupportedInterface", "this board has no %s interface" % data["ocppInterface"])
     if "apn" in data and not board.has_modem:

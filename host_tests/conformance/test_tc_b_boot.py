@@ -40,7 +40,6 @@ def test_tc_b_30(case):
     assert e.value.code == "SecurityError"
 
 
-@pytest.mark.xfail(reason="needs TriggerMessage (F06) and RequestStartTransaction Rejected while Pending", strict=True)
 def test_tc_b_02(case):
     """Cold Boot - Pending (B02, F06.FR.17): provisioning while Pending, then
     a BootNotification trigger ends the Pending interval early."""

@@ -1,14 +1,11 @@
 """TC_B_57: reconnection back-off after a lost connection (B04, OCPP-J Part 4)."""
 import time
 
-import pytest
-
 from harness import case  # noqa: F401  (the fixture)
 
 WAIT = 1  # RetryBackOffWaitMinimum for the case, s
 
 
-@pytest.mark.xfail(reason="needs issue 11's reconnect back-off", strict=True)
 def test_tc_b_57(case):
     link = case.start()
     case.configure(link, RetryBackOffRandomRange=0, RetryBackOffWaitMinimum=WAIT, RetryBackOffRepeatTimes=2,
