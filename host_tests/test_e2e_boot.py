@@ -52,7 +52,7 @@ def test_bytecode_in_place_from_romfs(tmp_path):
         assert answer["status"] == "Accepted"
         await st.wait_for("NotifyReport")
         assert "MemoryError" not in station.log()
-    run(scenario(tmp_path, body, romfs=True, heap="112K"))
+    run(scenario(tmp_path, body, romfs=True, heap="128K"))
 
 def test_pending_then_accepted(tmp_path):
     async def body(csms, station):

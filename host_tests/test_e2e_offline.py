@@ -65,7 +65,7 @@ def test_offline_longer_than_threshold_tells_every_connector(tmp_path):
 def test_offline_shorter_than_threshold_tells_only_what_changed(tmp_path):
     async def body(csms, station, flash):
         st = await csms.wait_station("CS001")
-        await st.wait_for("StatusNotification")
+        await st.wait_for("SecurityEventNotification")  # after the StatusNotification: all told
         st2 = await offline_for(csms, st, flash, 1, 2)
         await asyncio.sleep(3)
         assert st2.received == []  # B04.FR.02: nothing changed, nothing said

@@ -23,7 +23,8 @@ from .connection import Connection
 from .connectors import Connectors
 from .log import log, reason
 from .model import DeviceModel
-from .names import CLOCK, COMM, SEC, STATION
+from .names import (AVAILABILITY_STATE, BASIC_AUTH_PASSWORD, CLOCK, COMM, CONNECTOR, HEARTBEAT_INTERVAL,
+                    MESSAGE_TIMEOUT, PING_INTERVAL, PRIORITY, SEC, SECURITY_PROFILE, SERIAL_NUMBER, STATION)
 from .rpc import CallError, Rpc
 from .security_events import SecurityEvents
 from .store import Store
@@ -68,12 +69,12 @@ class Agent:
         model.watch(self.changed)
         model.provide(CLOCK, "DateTime", lambda: clock.iso(board.time()))
         if board.serial():  # boards with a chip id (machine.unique_id) report it
-            model.provide(STATION, "SerialNumber", board.serial)
+            model.provide(STATION, SERIAL_NUMBER, board.serial)
         for evse, connector in board.connectors:
-            if model.value("Connector", "AvailabilityState", evse=evse, connector=connector) is not None:
-                model.provide("Connector", "AvailabilityState",
+            if model.value(CONNECTOR, AVAILABILITY_STATE, evse=evse, connector=connector) is not None:
+                model.provide(CONNECTOR, AVAILABILITY_STATE,
                               lambda e=evse, c=connector: board.connector_status(e, c), evse=evse, connector=connector)
-        model.add_check(COMM, "NetworkConfigurationPriority", self.priority_check)
+        model.add_check(COMM, PRIORITY, self.priority_check)
         events.record("StartupOfTheDevice", "boot reason " + self.registration.reason)
         if self.registration.reason not in ("PowerUp", "Unknown"):
             events.record("ResetOrReboot", "boot reason " + self.registration.reason)
@@ -136,7 +137,7 @@ class Agent:
             slot = (netprofiles.priority(self.model) or [0])[0]
             profile = netprofiles.install_profile(settings)
             self.store.commit({netprofiles.PREFIX + str(slot): json.dumps(profile)})
-            self.model.set_value(SEC, "SecurityProfile", str(profile["securityProfile"]))
+            self.model.set_value(SEC, SECURITY_PROFILE, str(profile["securityProfile"]))
         log("installed", "identity", settings.get("identity"))
 
     def priority_check(self, value):
@@ -153,19 +154,19 @@ class Agent:
 
     def changed(self, component, variable):
         """Live behaviour follows SetVariables without a restart."""
-        if variable == "HeartbeatInterval":
+        if variable == HEARTBEAT_INTERVAL:
             self.registration.changed.set()
-        elif variable == "WebSocketPingInterval" and self.ws:
-            self.ws.ping_interval = self.model.int_value(COMM, "WebSocketPingInterval", 0)
-        elif variable == "BasicAuthPassword":
+        elif variable == PING_INTERVAL and self.ws:
+            self.ws.ping_interval = self.model.int_value(COMM, PING_INTERVAL, 0)
+        elif variable == BASIC_AUTH_PASSWORD:
             self.events.record("ReconfigurationOfSecurityParameters", "BasicAuthPassword changed")
-            if self.model.int_value(SEC, "SecurityProfile", 1) < 3:
+            if self.model.int_value(SEC, SECURITY_PROFILE, 1) < 3:
                 # A01: reconnect with the new password once this answer is out
                 # (profile 3 authenticates with its certificate, not a password).
                 self.rpc.later(lambda: self.close(1000, "new password"))
 
     async def call(self, action, payload):
-        timeout = self.model.int_value(COMM, "MessageTimeout", 30, var_instance="Default")
+        timeout = self.model.int_value(COMM, MESSAGE_TIMEOUT, 30, var_instance="Default")
         return await self.rpc.call(action, payload, timeout)
 
     async def close(self, code, why):

@@ -14,7 +14,7 @@ import asyncio
 from . import backoff, clock
 from .compat import const, heap, wait_event
 from .log import log
-from .names import COMM, STATION
+from .names import COMM, HEARTBEAT_INTERVAL, SERIAL_NUMBER, STATION
 from .rpc import CallFailed
 
 REASON_KEY = "_boot/reason"
@@ -46,7 +46,7 @@ class Registration:
         m = self.model
         station = {"model": m.value(STATION, "Model") or "unknown",
                    "vendorName": m.value(STATION, "VendorName") or "unknown"}
-        serial = m.value(STATION, "SerialNumber")
+        serial = m.value(STATION, SERIAL_NUMBER)
         if serial:
             station["serialNumber"] = serial
         firmware = m.value(STATION, "FirmwareVersion")
@@ -91,19 +91,19 @@ class Registration:
     def _accepted(self, answer):
         self.set_clock(answer)
         if answer["interval"] > 0:  # B01: adopt the CSMS's heartbeat interval
-            self.model.set_value(COMM, "HeartbeatInterval", str(self._clamped(answer["interval"])))
+            self.model.set_value(COMM, HEARTBEAT_INTERVAL, str(self._clamped(answer["interval"])))
         if self.store.get(REASON_KEY) is not None:
             self.store.commit({REASON_KEY: None})
 
     def _clamped(self, interval):
         """The interval within HeartbeatInterval's limits: a week or 2^31 - 1
         is a valid answer, and must not cost the registration."""
-        limits = self.model.characteristics(COMM, "HeartbeatInterval") or {}
+        limits = self.model.characteristics(COMM, HEARTBEAT_INTERVAL) or {}
         low, high = limits.get("minLimit"), limits.get("maxLimit")
         n = max(interval, low) if low is not None else interval
         n = min(n, high) if high is not None else n
         if n != interval:
-            log("clamped", "HeartbeatInterval", interval, "to", n)
+            log("clamped", HEARTBEAT_INTERVAL, interval, "to", n)
         return n
 
     def set_clock(self, answer):
@@ -126,7 +126,7 @@ class Registration:
     async def heartbeat(self):
         """Heartbeat every HeartbeatInterval, read live (a change wakes us)."""
         while True:
-            interval = self.model.int_value(COMM, "HeartbeatInterval", 300)
+            interval = self.model.int_value(COMM, HEARTBEAT_INTERVAL, 300)
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), interval if interval > 0 else 86400)

@@ -17,7 +17,8 @@ queued once however often the attempt fails.
 """
 from . import netprofiles
 from .log import log
-from .names import COMM, DDC, SEC
+from .names import (BASIC_AUTH_PASSWORD, BYTES_PER_MESSAGE, COMM, DDC, MESSAGE_TIMEOUT, PING_INTERVAL, SEC,
+                    SECURITY_PROFILE)
 from .ws import WebSocketError, connect
 
 GOOD_PASSWORD = "_auth/accepted"
@@ -58,7 +59,7 @@ class Connection:
     def _next_slot(self):
         """The next slot in priority order whose security profile is not
         below the one in use."""
-        floor = self.model.int_value(SEC, "SecurityProfile", 1)
+        floor = self.model.int_value(SEC, SECURITY_PROFILE, 1)
         for _ in self.slots:
             self.index = (self.index + 1) % len(self.slots)
             profile = netprofiles.load(self.store, self.slots[self.index])
@@ -72,8 +73,8 @@ class Connection:
             raise ValueError("slot %d holds no network profile" % slot)
         await self.board.bring_up(profile)
         timeout = str(profile.get("messageTimeout", 30))
-        if model.value(COMM, "MessageTimeout", var_instance="Default") != timeout:
-            model.set_value(COMM, "MessageTimeout", timeout, var_instance="Default")
+        if model.value(COMM, MESSAGE_TIMEOUT, var_instance="Default") != timeout:
+            model.set_value(COMM, MESSAGE_TIMEOUT, timeout, var_instance="Default")
         identity = model.value(SEC, "Identity") or ""
         url = netprofiles.station_url(profile, identity)
         sp = profile["securityProfile"]
@@ -84,7 +85,7 @@ class Connection:
             ssl = tls.client_context(cafile=board.ca_file(),
                                      certfile=board.client_cert() if sp == 3 else None,
                                      keyfile=board.client_key() if sp == 3 else None)
-        password = (model.value(SEC, "BasicAuthPassword") or None) if sp < 3 else None
+        password = (model.value(SEC, BASIC_AUTH_PASSWORD) or None) if sp < 3 else None
         accepted = self.store.get(GOOD_PASSWORD)
         try:
             ws = await self._connect(url, identity, password, ssl, profile)
@@ -95,15 +96,15 @@ class Connection:
             # The CSMS refused the new password: go back to the one it knew.
             log("auth", "new BasicAuthPassword refused; falling back to the previous one")
             password = accepted
-            model.set_value(SEC, "BasicAuthPassword", password)
+            model.set_value(SEC, BASIC_AUTH_PASSWORD, password)
             ws = await self._connect(url, identity, password, ssl, profile)
         if password and password != accepted:
             self.store.commit({GOOD_PASSWORD: password})
         # The largest request we declare we take: a larger one is answered, not buffered.
-        ws.soft_limit = max(model.int_value(DDC, "BytesPerMessage", 0, var_instance=i)
+        ws.soft_limit = max(model.int_value(DDC, BYTES_PER_MESSAGE, 0, var_instance=i)
                             for i in ("GetReport", "GetVariables", "SetVariables"))
-        if model.int_value(SEC, "SecurityProfile") != sp:
-            model.set_value(SEC, "SecurityProfile", str(sp))
+        if model.int_value(SEC, SECURITY_PROFILE) != sp:
+            model.set_value(SEC, SECURITY_PROFILE, str(sp))
             self.events.record("ReconfigurationOfSecurityParameters", "security profile %d" % sp)
         log("connected", url, "slot", slot, "security profile", sp)
         return ws
@@ -120,4 +121,4 @@ class Connection:
     async def _connect(self, url, identity, password, ssl, profile):
         return await connect(url, user=identity, password=password, ssl=ssl,
                              max_frame=self.board.max_frame, timeout=profile.get("messageTimeout", 30),
-                             ping_interval=self.model.int_value(COMM, "WebSocketPingInterval", 0))
+                             ping_interval=self.model.int_value(COMM, PING_INTERVAL, 0))

@@ -30,7 +30,7 @@ types define them.
 import json
 
 from .log import log
-from .names import DDC, SEC
+from .names import BASIC_AUTH_PASSWORD, DDC, REPORTING_VALUE_SIZE, SEC
 from .values import DATA_TYPES, LISTS, check_value
 
 PREFIX = "_dm/"
@@ -323,7 +323,7 @@ class DeviceModel:
         (csms_url ...) belong to the network profiles and are ignored here.
         ValueError names the key, never the value."""
         changes = []
-        for name, variable in (("identity", "Identity"), ("password", "BasicAuthPassword")):
+        for name, variable in (("identity", "Identity"), ("password", BASIC_AUTH_PASSWORD)):
             text = settings.get(name)
             if text is None:
                 continue
@@ -368,7 +368,7 @@ class DeviceModel:
         one definition in RAM at a time. WriteOnly values are left out and
         values are cut to ReportingValueSize/ValueSize (B07, B08). Close the
         generator when stopping early, so the file is closed."""
-        longest = self.value_limit("ReportingValueSize", 2500)
+        longest = self.value_limit(REPORTING_VALUE_SIZE, 2500)
         with open(self._path, "rb") as f:
             for _, line in _lines(f):
                 if line.strip():

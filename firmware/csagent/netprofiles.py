@@ -5,7 +5,7 @@ Each slot's NetworkConnectionProfile is kept in the store as JSON under
 """
 import json
 
-from .names import COMM
+from .names import COMM, PRIORITY
 
 PREFIX = "_np/"
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
@@ -13,7 +13,7 @@ _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 
 def priority(model):
     """Slot numbers in NetworkConfigurationPriority order."""
-    text = model.value(COMM, "NetworkConfigurationPriority") or ""
+    text = model.value(COMM, PRIORITY) or ""
     return [int(s) for s in text.split(",") if s.strip().isdigit()]
 
 

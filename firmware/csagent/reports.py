@@ -57,7 +57,7 @@ import json
 
 from . import clock
 from .log import log
-from .names import DDC
+from .names import AVAILABILITY_STATE, BYTES_PER_MESSAGE, DDC, ITEMS_PER_MESSAGE
 from .rpc import CallError, CallFailed
 from .ws import ConnectionClosed
 
@@ -65,7 +65,7 @@ ATTEMPTS = 3
 BASES = ("ConfigurationInventory", "FullInventory", "SummaryInventory")
 # B07.FR.09: the availability and condition of the station, its EVSEs and
 # connectors (and of any component that has these standardized variables).
-SUMMARY = ("AvailabilityState", "Available", "Enabled", "Active", "Problem", "Tripped",
+SUMMARY = (AVAILABILITY_STATE, "Available", "Enabled", "Active", "Problem", "Tripped",
            "Overload", "Fallback")
 # '[2,"<id>","NotifyReport",' and the closing ']' of a frame, the message id
 # at its OCPP-J maximum of 36 characters
@@ -145,11 +145,11 @@ class Reports:
     def get_report(self, payload, size=None):
         """B08: GetReportRequest -> GetReportResponse, NotifyReports after."""
         items = payload.get("componentVariable") or ()
-        most = self.model.int_value(DDC, "ItemsPerMessage", var_instance="GetReport")
+        most = self.model.int_value(DDC, ITEMS_PER_MESSAGE, var_instance="GetReport")
         if most and len(items) > most:  # B08.FR.17
             raise CallError("OccurrenceConstraintViolation",
                             "%d componentVariable items exceed ItemsPerMessageGetReport %d" % (len(items), most))
-        most = self.model.int_value(DDC, "BytesPerMessage", var_instance="GetReport")
+        most = self.model.int_value(DDC, BYTES_PER_MESSAGE, var_instance="GetReport")
         if size is not None and most and size > most:  # B08.FR.18
             raise CallError("FormatViolation",
                             "request of %d bytes exceeds BytesPerMessageGetReport %d" % (size, most))
@@ -281,8 +281,8 @@ class Reports:
         """Send the entries as NotifyReports, each streamed into the WebSocket
         piece by piece: one entry's JSON text is in memory at a time, so the
         heap a report needs does not grow with the message or the model."""
-        most_items = max(1, self.model.int_value(DDC, "ItemsPerMessage", 1, var_instance="GetReport"))
-        most_bytes = self.model.int_value(DDC, "BytesPerMessage", 0, var_instance="GetReport")  # 0: no limit
+        most_items = max(1, self.model.int_value(DDC, ITEMS_PER_MESSAGE, 1, var_instance="GetReport"))
+        most_bytes = self.model.int_value(DDC, BYTES_PER_MESSAGE, 0, var_instance="GetReport")  # 0: no limit
         ahead = [None if entry is None else json.dumps(entry)]  # the next entry's text
         seq = 0
         while True:
