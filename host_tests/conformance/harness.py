@@ -2,23 +2,45 @@
 fixture): a station on the unix port against the tool's
 CSMS (octt.py), brought to the "Booted" state of Part 6, and helpers for the
 requests most cases send."""
+import itertools
+import os
+import time
+
 import pytest
 
 from octt import Octt
-from stations import StationProcess
+from stations import StationProcess, defaults_with
 
 PASSWORD = "conformance-pass-0001"
 CONNECTORS = 1  # boards/host: EVSE 1, connector 1
+_request_ids = itertools.count(100)
 
 
-def var(component, variable, value=None, evse=None, **kw):
+def var(component, variable, value=None, evse=None, variable_instance=None, **kw):
     d = {"component": {"name": component}, "variable": {"name": variable}}
     if evse is not None:
         d["component"]["evse"] = {"id": evse}
+    if variable_instance is not None:
+        d["variable"]["instance"] = variable_instance
     d.update(kw)
     if value is not None:
         d["attributeValue"] = value
     return d
+
+
+def report(link, action, payload):
+    """Send GetBaseReport/GetReport; (status, every reportData entry of its
+    NotifyReports)."""
+    rid = next(_request_ids)
+    status = link.call(action, dict(payload, requestId=rid))["status"]
+    entries = []
+    while status == "Accepted":
+        part = link.expect("NotifyReport", 20)
+        assert part["requestId"] == rid
+        entries += part.get("reportData", [])
+        if not part.get("tbc"):
+            break
+    return status, entries
 
 
 class Case:
@@ -29,13 +51,68 @@ class Case:
         self.octt = None
         self.station = None
 
-    def start(self, boot=("Accepted",), interval=300, boot_interval=None, booted=True, **station):
-        self.octt = Octt(boot, interval, boot_interval, password=PASSWORD)
-        self.station = StationProcess(self.tmp_path / "flash", self.octt.url, password=PASSWORD, **station)
+    @property
+    def flash(self):
+        return self.tmp_path / "flash"
+
+    def start(self, boot=("Accepted",), interval=300, boot_interval=None, booted=True, ssl=None,
+              password=PASSWORD, defaults=None, **station):
+        """Start the tool and the station (its first start: install settings
+        from the tool's URL). defaults: model values other than the host
+        board's, as a configuration state set before the station starts."""
+        self.octt = Octt(boot, interval, boot_interval, password=password, ssl=ssl)
+        if defaults:
+            station["defaults"] = defaults_with(self.tmp_path / "model.jsonl", **defaults)
+        self.station = StationProcess(self.flash, self.octt.url, password=password, **station)
         self.octt.run(self.station.start())
         if booted:
             return self.booted()
         return None
+
+    def write(self, name, text):
+        """A file on the station's flash, as its board's other firmware
+        writes it (connector_status, link_down ...); text None removes it."""
+        path = os.path.join(str(self.flash), name)
+        if text is None:
+            os.remove(path)
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+
+    def wait_file(self, name, text, timeout=10):
+        """Wait until the station wrote `text` to <flash>/`name`."""
+        path = os.path.join(str(self.flash), name)
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                with open(path) as f:
+                    if f.read() == text:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > end:
+                raise TimeoutError("%s never held %r" % (name, text))
+            time.sleep(0.05)
+
+    def wait_log(self, text, count=1, timeout=30):
+        """Wait until the station's log holds `text` `count` times: how a
+        test learns of an attempt the tool cannot see (a TLS handshake the
+        station broke off)."""
+        end = time.monotonic() + timeout
+        while self.station.log().count(text) < count:
+            if time.monotonic() > end:
+                raise TimeoutError("station log: %r not %d times within %ss" % (text, count, timeout))
+            time.sleep(0.05)
+
+    def security_events(self, link, *kinds, timeout=20):
+        """Wait for a SecurityEventNotification of each of `kinds` on `link`;
+        every one it sent so far, by type."""
+        seen = [e["type"] for e in link.calls("SecurityEventNotification")]
+        while not all(k in seen for k in kinds):
+            seen.append(link.expect("SecurityEventNotification", timeout)["type"])
+        return [e["type"] for e in link.calls("SecurityEventNotification")]
 
     def booted(self, n=1, timeout=30):
         """Reusable state Booted: BootNotification Accepted, then the state of
