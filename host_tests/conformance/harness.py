@@ -50,6 +50,7 @@ class Case:
         self.tmp_path = tmp_path
         self.octt = None
         self.station = None
+        self.others = []  # further CSMSs of the tool (a second connectionData slot)
 
     @property
     def flash(self):
@@ -68,6 +69,12 @@ class Case:
         if booted:
             return self.booted()
         return None
+
+    def another_csms(self, ssl=None):
+        """A second CSMS of the tool, on its own port (stopped with the case)."""
+        other = Octt(password=self.octt.password, ssl=ssl)
+        self.others.append(other)
+        return other
 
     def write(self, name, text):
         """A file on the station's flash, as its board's other firmware
@@ -129,6 +136,23 @@ class Case:
     def set(self, link, *items):
         return link.call("SetVariables", {"setVariableData": list(items)})["setVariableResult"]
 
+    def profile(self, url, sp=1, **extra):
+        """A NetworkConnectionProfile for SetNetworkProfile."""
+        data = {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": url, "messageTimeout": 10,
+                "securityProfile": sp, "ocppInterface": "Wired0"}
+        data.update(extra)
+        return data
+
+    def migrate(self, link, slot, data, priority):
+        """SetNetworkProfile into `slot`, NetworkConfigurationPriority, Reset
+        OnIdle: the B10 steps, each answered as the cases accept."""
+        answer = link.call("SetNetworkProfile", {"configurationSlot": slot, "connectionData": data})
+        assert answer["status"] == "Accepted", answer
+        result = self.set(link, var("OCPPCommCtrlr", "NetworkConfigurationPriority", priority))[0]
+        assert result["attributeStatus"] in ("Accepted", "RebootRequired"), result
+        assert link.call("Reset", {"type": "OnIdle"})["status"] == "Accepted"
+        link.wait_closed(20)
+
     def configure(self, link, **values):
         """A case's configuration state: OCPPCommCtrlr variables by SetVariables."""
         results = self.set(link, *[var("OCPPCommCtrlr", k, str(v)) for k, v in values.items()])
@@ -137,6 +161,9 @@ class Case:
     def close(self):
         if self.station:
             self.octt.run(self.station.stop())
+        for other in self.others:
+            other.stop()
+            assert other.invalid == [], other.invalid
         if self.octt:
             self.octt.stop()
             assert self.octt.invalid == [], self.octt.invalid

@@ -167,7 +167,7 @@ class Link:
 
     def drop(self):
         """End the TCP connection without a closing handshake (a lost link)."""
-        self.ws.transport.abort()
+        self.octt.loop.call_soon_threadsafe(self.ws.transport.abort)
 
     def tls(self):
         """The TLS version of this connection ("TLSv1.3" ...), None for plain ws."""
