@@ -6,7 +6,10 @@ import itertools
 import os
 import time
 
+import ssl as ssl_module
+
 import pytest
+import trustme
 
 from octt import Octt
 from stations import StationProcess, defaults_with
@@ -26,6 +29,44 @@ def var(component, variable, value=None, evse=None, variable_instance=None, **kw
     if value is not None:
         d["attributeValue"] = value
     return d
+
+
+class Pki:
+    """The tool's certificates (trustme): a CSMS root the station is given,
+    a stranger CA it does not know, server certificates for 127.0.0.1 and
+    the station's client certificate (CN = its identity)."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.root, self.stranger = trustme.CA(), trustme.CA()
+        self.ca_file = str(tmp_path / "csms_root.pem")
+        self.root.cert_pem.write_to_path(self.ca_file)
+
+    def server(self, trusted=True, maximum_version=None, client_certificates=False):
+        """A server SSLContext: certificate from the root (or the stranger),
+        TLS capped at `maximum_version`, client certificates required."""
+        ctx = ssl_module.SSLContext(ssl_module.PROTOCOL_TLS_SERVER)
+        (self.root if trusted else self.stranger).issue_cert("127.0.0.1").configure_cert(ctx)
+        if maximum_version is not None:
+            ctx.minimum_version = ssl_module.TLSVersion.TLSv1
+            ctx.maximum_version = maximum_version
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # else OpenSSL refuses to offer the old version at all
+        if client_certificates:
+            self.root.configure_trust(ctx)
+            ctx.verify_mode = ssl_module.CERT_REQUIRED
+        return ctx
+
+    def install_root(self, flash):
+        """The CSMS root in the board's store (<flash>/certs/csms_root.pem)."""
+        os.makedirs(os.path.join(str(flash), "certs"), exist_ok=True)
+        self.root.cert_pem.write_to_path(os.path.join(str(flash), "certs", "csms_root.pem"))
+
+    def install_client(self, flash, identity="CS001"):
+        """A client certificate and key for security profile 3 in the board's store."""
+        cert = self.root.issue_cert(identity, common_name=identity)
+        os.makedirs(os.path.join(str(flash), "certs"), exist_ok=True)
+        cert.cert_chain_pems[0].write_to_path(os.path.join(str(flash), "certs", "client.pem"))
+        cert.private_key_pem.write_to_path(os.path.join(str(flash), "certs", "client.key"))
 
 
 def report(link, action, payload):

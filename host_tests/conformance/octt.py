@@ -233,8 +233,8 @@ class Octt:
             server, self.server = self.server, None
 
             async def close():
+                server.server.close()  # the listening socket goes now; its port is free again
                 server.close(close_connections=False)
-                await server.wait_closed()
             self.run(close())
 
     def run(self, coro, timeout=30):
