@@ -10,8 +10,15 @@ which each test's teardown asserts empty.
 
 The tool runs its own event loop in a thread, so a test is plain code:
 `link.call("GetVariables", {...})` blocks until the answer (bounded).
+
+Like the OCTT it checks the station's HTTP Basic credentials (username the
+station id, password the configured one; a wrong pair gets HTTP 401), serves
+wss:// when given an SSL context, and can stop listening or listen again
+with another context on the same port (a CSMS that is down, a certificate
+or TLS version the station must refuse, then the valid one).
 """
 import asyncio
+import base64
 import datetime
 import itertools
 import json
@@ -50,6 +57,17 @@ def schema_errors(name, payload):
         _validators[name] = jsonschema.validators.validator_for(schema)(schema)
     err = next(iter(_validators[name].iter_errors(payload)), None)
     return None if err is None else "%s: %s" % (name, err.message[:200])
+
+
+def basic_auth(header):
+    """(user, password) from an Authorization: Basic header, else None."""
+    if not header or not header.startswith("Basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except ValueError:
+        return None
+    return user, password
 
 
 class CallError(Exception):
@@ -149,7 +167,16 @@ class Link:
 
     def drop(self):
         """End the TCP connection without a closing handshake (a lost link)."""
-        self.ws.transport.abort()
+        self.octt.loop.call_soon_threadsafe(self.ws.transport.abort)
+
+    def tls(self):
+        """The TLS version of this connection ("TLSv1.3" ...), None for plain ws."""
+        ssl_object = self.ws.transport.get_extra_info("ssl_object")
+        return ssl_object.version() if ssl_object else None
+
+    def peer_certificate(self):
+        """The station's client certificate (as ssl.getpeercert() gives it), or None."""
+        return self.ws.transport.get_extra_info("peercert")
 
     def wait_closed(self, timeout=10):
         async def closed():
@@ -163,11 +190,15 @@ class Octt:
     (the last one repeats); `answers` maps an action to fn(payload) -> the
     CALLRESULT payload (None: leave it unanswered)."""
 
-    def __init__(self, boot=("Accepted",), interval=300, boot_interval=None, password=None):
+    def __init__(self, boot=("Accepted",), interval=300, boot_interval=None, password=None, ssl=None,
+                 station_id="CS001"):
         self.boot = list(boot)
         self.interval = interval
         self.boot_interval = boot_interval if boot_interval is not None else interval
-        self.password = password
+        self.password = password  # None: any credentials, or none, get in
+        self.station_id = station_id
+        self.ssl = ssl
+        self.auth = []  # (user, password) of every upgrade request, None without credentials
         self.answers = {}
         self.invalid = []
         self.links = []
@@ -178,22 +209,41 @@ class Octt:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-
-        async def start():
-            return await serve(self._handle, "127.0.0.1", self.port, subprotocols=["ocpp2.0.1"],
-                               process_request=self._upgrade, ping_interval=None, max_size=2 ** 20)
-        self.server = self.run(start())
+        self.server = None
+        self.listen(ssl)
 
     @property
     def url(self):
-        return "ws://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("wss" if self.ssl else "ws", self.port)
+
+    def listen(self, ssl=None):
+        """(Re)start the server on the same port, with `ssl` (None: plain ws)."""
+        self.pause()
+        self.ssl = ssl
+
+        async def start():
+            return await serve(self._handle, "127.0.0.1", self.port, subprotocols=["ocpp2.0.1"], ssl=ssl,
+                               process_request=self._upgrade, ping_interval=None, max_size=2 ** 20)
+        self.server = self.run(start())
+
+    def pause(self):
+        """Stop listening: the station's attempts meet a refused TCP connection.
+        The connections up now stay up."""
+        if self.server is not None:
+            server, self.server = self.server, None
+
+            async def close():
+                server.server.close()  # the listening socket goes now; its port is free again
+                server.close(close_connections=False)
+            self.run(close())
 
     def run(self, coro, timeout=30):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop(self):
         async def shut():
-            self.server.close()
+            if self.server is not None:
+                self.server.close()
             for link in self.links:
                 link.ws.transport.abort()
         self.run(shut())
@@ -217,9 +267,13 @@ class Octt:
         return {}  # StatusNotification, NotifyReport, NotifyEvent, SecurityEventNotification ...
 
     def _upgrade(self, connection, request):
+        credentials = basic_auth(request.headers.get("Authorization"))
         with self.arrived:
             self.attempts.append(time.monotonic())
+            self.auth.append(credentials)
             self.arrived.notify_all()
+        if self.password is not None and credentials != (self.station_id, self.password):
+            return Response(401, "Unauthorized", Headers([("WWW-Authenticate", 'Basic realm="OCTT"')]), b"")
         if self.refuse:
             self.refuse -= 1
             return Response(503, "Service Unavailable", Headers(), b"")

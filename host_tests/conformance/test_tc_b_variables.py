@@ -1,6 +1,6 @@
-"""Get/SetVariables cases (B05/B06): TC_B_06, 07, 09, 10, 11, 32-37, 39 and
-the ItemsPerMessage choice. One Booted station serves the module."""
-from harness import booted, var  # noqa: F401  (booted: the fixture)
+"""Get/SetVariables cases (B05/B06): TC_B_06-11, 32-37, 39. One Booted
+station serves the module."""
+from harness import booted, report, var  # noqa: F401  (booted: the fixture)
 
 
 def _one(results):
@@ -108,11 +108,21 @@ def test_tc_b_39(booted):
     assert r["variable"] == {"name": "MessageTimeout", "instance": "Default"}
 
 
-def test_too_many_getvariables_items_get_rejected_entries(booted):
-    """Choice (CONFORMANCE.md): more items than ItemsPerMessageGetVariables
-    get one Rejected entry each (B06.FR.01 count kept), not a CALLERROR."""
+def test_tc_b_08(booted):
+    """Get Variables - limit to maximum number of values (B06.FR.05): after a
+    FullInventory, ItemsPerMessageGetVariables + 1 variables in one request
+    get all Rejected, or the last Rejected and the rest Accepted. The agent
+    rejects them all (reasonCode TooManyElements, CONFORMANCE.md choice)."""
     c, link = booted
-    got = c.get(link, *[var("OCPPCommCtrlr", "HeartbeatInterval")] * 17)
-    assert len(got) == 17
-    assert {r["attributeStatus"] for r in got} == {"Rejected"}
-    assert all("attributeValue" not in r for r in got)
+    status, entries = report(link, "GetBaseReport", {"reportBase": "FullInventory"})
+    assert status == "Accepted"
+    limit = int(_one(c.get(link, var("DeviceDataCtrlr", "ItemsPerMessage", variable_instance="GetVariables")))
+                ["attributeValue"])
+    readable = [e for e in entries if any(a.get("mutability") != "WriteOnly" for a in e["variableAttribute"])]
+    assert len(readable) > limit  # the case's prerequisite
+    asked = [{"component": e["component"], "variable": e["variable"]} for e in readable[:limit + 1]]
+    got = c.get(link, *asked)
+    assert len(got) == limit + 1
+    statuses = [r["attributeStatus"] for r in got]
+    assert statuses == ["Rejected"] * (limit + 1) or statuses == ["Accepted"] * limit + ["Rejected"], statuses
+    assert all("attributeValue" not in r for r in got if r["attributeStatus"] == "Rejected")
