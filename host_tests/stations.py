@@ -78,6 +78,23 @@ def defaults_with(path, **values):
     return path
 
 
+async def against_csms(state, body, csms_kw=None, **station_kw):
+    """body(csms, station, flash) with the dev CSMS and one station on flash
+    directory `state`; afterwards every message the station sent must have
+    passed the official schemas and the station must have stopped cleanly."""
+    csms = await Csms(**dict(dict(interval=300, quiet=True), **(csms_kw or {}))).start()
+    station = StationProcess(state, "ws://127.0.0.1:%d" % csms.port, **station_kw)
+    await station.start()
+    try:
+        return await body(csms, station, str(state))
+    finally:
+        code = await station.stop()
+        await csms.stop()
+        for st in csms.stations.values():
+            assert st.invalid == [], st.invalid
+        assert code == 0, station.log()
+
+
 def run(coro):
     """Run one end-to-end scenario with its own event loop."""
     return asyncio.run(coro)

@@ -5,7 +5,7 @@ password fallback kept across a reboot (A01)."""
 import asyncio
 import os
 
-from stations import Csms, StationProcess, defaults_with, run
+from stations import against_csms, defaults_with, run
 
 HB = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
 QUICK = dict(RetryBackOffWaitMinimum=1, RetryBackOffRandomRange=0, RetryBackOffRepeatTimes=0)
@@ -27,20 +27,8 @@ def link(flash, up):
 
 
 async def with_station(tmp_path, body, csms_kw=None, station_kw=None, **defaults):
-    csms = await Csms(**dict(dict(interval=300, quiet=True), **(csms_kw or {}))).start()
-    flash = str(tmp_path / "flash")
-    station = StationProcess(flash, "ws://127.0.0.1:%d" % csms.port,
-                             defaults=defaults_with(tmp_path / "model.jsonl", **dict(QUICK, **defaults)),
-                             **(station_kw or {}))
-    await station.start()
-    try:
-        return await body(csms, station, flash)
-    finally:
-        code = await station.stop()
-        await csms.stop()
-        for st in csms.stations.values():
-            assert st.invalid == [], st.invalid  # every message passed the official schemas
-        assert code == 0, station.log()
+    model = defaults_with(tmp_path / "model.jsonl", **dict(QUICK, **defaults))
+    return await against_csms(tmp_path / "flash", body, csms_kw, defaults=model, **(station_kw or {}))
 
 
 async def offline_for(csms, st, flash, seconds, connection):

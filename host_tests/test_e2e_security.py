@@ -3,26 +3,16 @@ security events (A04), TriggerMessage (F06) and the security-profile rules
 of SetNetworkProfile (A05)."""
 import asyncio
 
-from stations import Csms, StationProcess, defaults_with, run
+from stations import against_csms, defaults_with, run
 
 QUICK = dict(RetryBackOffWaitMinimum=1, RetryBackOffRandomRange=0, RetryBackOffRepeatTimes=0)
 PASSWORD = "Station-password-01"
 
 
 async def with_station(tmp_path, body, boot=("Accepted",), csms_password=PASSWORD, pending_interval=1):
-    csms = await Csms(boot=boot, interval=300, pending_interval=pending_interval, password=csms_password,
-                      quiet=True).start()
-    station = StationProcess(tmp_path / "flash", "ws://127.0.0.1:%d" % csms.port, password=PASSWORD,
-                             defaults=defaults_with(tmp_path / "model.jsonl", **QUICK))
-    await station.start()
-    try:
-        return await body(csms, station)
-    finally:
-        code = await station.stop()
-        await csms.stop()
-        for st in csms.stations.values():
-            assert st.invalid == [], st.invalid  # every message passed the official schemas
-        assert code == 0, station.log()
+    return await against_csms(tmp_path / "flash", lambda csms, station, flash: body(csms, station), dict(
+        boot=boot, pending_interval=pending_interval, password=csms_password),
+        password=PASSWORD, defaults=defaults_with(tmp_path / "model.jsonl", **QUICK))
 
 
 def kinds(st):
