@@ -5,12 +5,18 @@ a VPN key) can never reach a log line through here.
 """
 import sys
 
-from .compat import ticks_ms
+from .compat import ticks_diff, ticks_ms
 
-_start = ticks_ms()
+_clock = [ticks_ms(), 0]  # ticks at the last line, milliseconds since start then
 
 
 def log(event, *fields):
-    """Write `<seconds since start> <event> <fields...>`."""
-    t = (ticks_ms() - _start) / 1000
-    sys.stderr.write("%.3f %s %s\n" % (t, event, " ".join(str(f) for f in fields)))
+    """Write `<seconds since start> <event> <fields...>`. The milliseconds
+    are summed line by line in an int, because ticks_ms() wraps (after 6
+    days ticks_diff() is wrong) and a 32-bit float has no millisecond left
+    after 4.6 hours."""
+    now = ticks_ms()
+    ms = _clock[1] + ticks_diff(now, _clock[0])
+    _clock[0] = now
+    _clock[1] = ms
+    sys.stderr.write("%d.%03d %s %s\n" % (ms // 1000, ms % 1000, event, " ".join([str(f) for f in fields])))

@@ -20,7 +20,9 @@ are writable SHALL have ... persistent = true").
 
 RAM stays small whatever the model's size: loading streams the file and
 keeps only a hash of each variable's key -> the offset of its line; a lookup
-reads that one line again. Values set since then override the defaults:
+reads that one line again, unless it is among the few definitions used last
+(a GetVariables reads five: its limits and the variable), which are kept
+parsed, because parsing a line costs more than the rest of a request. Values set since then override the defaults:
 persistent ones in the store under "_dm/<key>", the others in RAM.
 Names and instances match case-insensitively, as the Component and Variable
 types define them.
@@ -36,6 +38,7 @@ ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
 MUTABILITIES = ("ReadOnly", "WriteOnly", "ReadWrite")
 _SEPARATORS = "/@:#"
 _CHARACTERISTICS = ("unit", "dataType", "minLimit", "maxLimit", "valuesList")
+_KEPT = 6  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
 
 
 def component_key(name, evse=None, connector=None, instance=None):
@@ -153,6 +156,7 @@ class DeviceModel:
         self._providers = {}
         self._checks = {}
         self._watchers = []
+        self._recent = []  # (names asked, definition), most recently used first
         number = 0
         with open(defaults_path, "rb") as f:
             for offset, line in _lines(f):
@@ -201,7 +205,15 @@ class DeviceModel:
 
     def definition(self, component, variable, evse=None, connector=None, comp_instance=None,
                    var_instance=None):
-        """The variable's parsed line (plus "key"), or None when unknown."""
+        """The variable's parsed line (plus "key"), or None when unknown.
+        Shared with later lookups: callers read it, never change it."""
+        asked = (component, variable, evse, connector, comp_instance, var_instance)
+        recent = self._recent
+        for i in range(len(recent)):
+            if recent[i][0] == asked:  # the names as asked: no key to build on a hit
+                pair = recent.pop(i)
+                recent.insert(0, pair)
+                return pair[1]
         if not _plain(component, variable, comp_instance, var_instance):
             return None
         key = variable_key(component, variable, evse, connector, comp_instance, var_instance)
@@ -212,6 +224,9 @@ class DeviceModel:
             d = self._read(offset)
             if _key_of(d) == key:
                 d["key"] = key
+                recent.insert(0, (asked, d))
+                if len(recent) > _KEPT:
+                    recent.pop()
                 return d
         return None
 
