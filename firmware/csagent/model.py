@@ -10,10 +10,13 @@ variable a line, for example
 
 Line keys: component, variable, dataType and attributes are required;
 componentInstance, evse, connector, variableInstance, unit, minLimit,
-maxLimit, valuesList and supportsMonitoring (false) are optional, as are two
-of ours that are never reported: "reboot": true (SetVariables answers
+maxLimit, valuesList and supportsMonitoring (false) are optional, as are
+two of ours that are never reported: "reboot": true (SetVariables answers
 RebootRequired: the value is stored and acts after a restart) and "format"
-(a character set, see values.FORMATS). An attribute has type (Actual),
+(a character set, see values.FORMATS). A limit with more than 7 significant
+digits must be written as a string ("maxLimit": "22000.000001"): values are
+compared with it exactly, but a 32-bit board parses a JSON number into a
+single-precision float. An attribute has type (Actual),
 value (""), mutability (ReadWrite), persistent (false) and constant (false).
 Every writable attribute must be persistent (Part 2, 2: "All variables that
 are writable SHALL have ... persistent = true").
@@ -31,7 +34,7 @@ import json
 
 from .log import log
 from .names import DDC, SEC
-from .values import DATA_TYPES, LISTS, check_value
+from .values import DATA_TYPES, LISTS, check_value, limit
 
 PREFIX = "_dm/"
 ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
@@ -124,6 +127,9 @@ def _check_definition(d):
         return "connector without evse"
     if d.get("dataType") not in DATA_TYPES:
         return "dataType"
+    for name in ("minLimit", "maxLimit"):
+        if d.get(name) is not None and limit(d[name]) is None:
+            return name + " must be a number or a decimal string"
     if d["dataType"] in LISTS and not d.get("valuesList"):
         return "a list type needs valuesList"
     attrs = d.get("attributes")
@@ -281,8 +287,11 @@ class DeviceModel:
     def _characteristics(d):
         c = {"supportsMonitoring": d.get("supportsMonitoring", False)}
         for name in _CHARACTERISTICS:
-            if d.get(name) is not None:
-                c[name] = d[name]
+            v = d.get(name)
+            if isinstance(v, str) and name != "valuesList" and name != "unit" and name != "dataType":
+                v = float(v) if "." in v else int(v)  # a limit written as a decimal string
+            if v is not None:
+                c[name] = v
         return c
 
     def value_limit(self, setting, ceiling):
