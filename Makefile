@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: run test bench build deploy clean
+.PHONY: run test bench build mip deploy clean
 
 $(READY): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ bench: $(READY)
 
 build: $(READY)
 	$(BIN)/python tools/build.py $${BOARD:+--board "$$BOARD"}
+
+# the agent as bytecode for mip: build/mip/package.json (README: Installing with mip)
+mip: $(READY)
+	$(BIN)/python tools/build.py --mip
 
 # make deploy PORT=/dev/ttyUSB0 BOARD=esp32|rp2040 ID=CS-001 CSMS=wss://host/ocpp
 #   [PASSWORD=...] [CAFILE=ca.pem] [WIFI_SSID=... WIFI_PASSWORD=...] [DEPLOY_ARGS=--dry-run]

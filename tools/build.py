@@ -37,6 +37,34 @@ def sources(board):
     return out
 
 
+def _stale(src, dest):
+    """Whether dest must be made again from src (its directory is made)."""
+    if os.path.exists(dest) and os.path.getmtime(dest) >= os.path.getmtime(src):
+        return False
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    return True
+
+
+def _aside(dest):
+    """Where dest is written before it is renamed over its name, whole."""
+    return "%s.%d%s" % (dest, os.getpid(), PARTIAL)
+
+
+def compile_module(src, rel, out, arch=None):
+    """out/<rel as .mpy>, unless it is newer than its source."""
+    dest = os.path.join(out, rel[:-3] + ".mpy")
+    if _stale(src, dest):
+        aside = _aside(dest)
+        # the source name tracebacks show is the module's dotted name, which
+        # MicroPython interns anyway: one name fewer per module in its heap
+        cmd = [MPY_CROSS, "-o", aside, "-s", rel[:-3].replace("/", "."), src]
+        if arch:
+            cmd.insert(1, "-march=" + arch)
+        subprocess.run(cmd, check=True)
+        os.replace(aside, dest)
+    return dest
+
+
 def build(board="host", out=None, arch=None):
     """Compile; main.py stays source because the board runs it as a script,
     and data files (the board's defaults) are copied as they are. Only what
@@ -47,22 +75,14 @@ def build(board="host", out=None, arch=None):
     out = out or os.path.join(ROOT, "build", board)
     modules = sources(board)
     for src, rel in modules:
-        copy = rel == "main.py" or not rel.endswith(".py")
-        dest = os.path.join(out, rel if copy else rel[:-3] + ".mpy")
-        if os.path.exists(dest) and os.path.getmtime(dest) >= os.path.getmtime(src):
+        if rel == "main.py" or not rel.endswith(".py"):
+            dest = os.path.join(out, rel)
+            if _stale(src, dest):
+                aside = _aside(dest)
+                shutil.copyfile(src, aside)
+                os.replace(aside, dest)
             continue
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        aside = "%s.%d%s" % (dest, os.getpid(), PARTIAL)
-        if copy:
-            shutil.copyfile(src, aside)
-        else:
-            # the source name tracebacks show is the module's dotted name, which
-            # MicroPython interns anyway: one name fewer per module in its heap
-            cmd = [MPY_CROSS, "-o", aside, "-s", rel[:-3].replace("/", "."), src]
-            if arch:
-                cmd.insert(1, "-march=" + arch)
-            subprocess.run(cmd, check=True)
-        os.replace(aside, dest)
+        compile_module(src, rel, out, arch)
     wanted = {rel for _, rel in modules}
     for dirpath, _, files in os.walk(out):
         for name in files:
@@ -102,11 +122,33 @@ def size_table(out):
 
 
 def package_json(version):
-    """package.json for mip (`mip.install("github:<owner>/<repo>")`): every
-    module of the agent, installed as /lib/csagent/."""
+    """package.json for mip from the repository (`mip.install("github:<owner>/<repo>")`):
+    every module of the agent as source, installed as /lib/csagent/; the
+    board compiles each at import, which needs far more RAM than mip_package()."""
     names = sorted(f for f in os.listdir(os.path.join(ROOT, "firmware", "csagent")) if f.endswith(".py"))
     rows = ",\n".join('    ["csagent/%s", "firmware/csagent/%s"]' % (n, n) for n in names)
     return '{\n  "urls": [\n%s\n  ],\n  "deps": [],\n  "version": "%s"\n}\n' % (rows, version)
+
+
+def mip_package(out, version):
+    """The agent as bytecode for mip: out/csagent/*.mpy and out/package.json
+    listing them by relative URL, so `mpremote mip install out/package.json`
+    or, served over HTTP, `mip.install("http://host/package.json")` puts
+    them in /lib/csagent/. The modules hold no native code, so their .mpy
+    header names no architecture (arch 0): one tree serves every board, and
+    the xtensawin and armv6m builds are byte for byte the same. Returns out."""
+    names = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "firmware", "csagent")) if f.endswith(".py"))
+    wanted = set()
+    for name in names:
+        rel = "csagent/%s.py" % name
+        wanted.add(os.path.basename(compile_module(os.path.join(ROOT, "firmware", rel), rel, out)))
+    for name in os.listdir(os.path.join(out, "csagent")):
+        if name not in wanted:
+            os.remove(os.path.join(out, "csagent", name))
+    rows = ",\n".join('    ["csagent/%s.mpy", "csagent/%s.mpy"]' % (n, n) for n in names)
+    with open(os.path.join(out, "package.json"), "w") as f:
+        f.write('{\n  "urls": [\n%s\n  ],\n  "deps": [],\n  "version": "%s"\n}\n' % (rows, version))
+    return out
 
 
 def firmware_version():
@@ -123,8 +165,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--board", choices=sorted(ARCHS), default="host")
     p.add_argument("--out")
-    p.add_argument("--package-json", action="store_true", help="write package.json (mip) and stop")
+    p.add_argument("--package-json", action="store_true", help="write package.json (mip, sources) and stop")
+    p.add_argument("--mip", action="store_true", help="build the bytecode package for mip (build/mip) and stop")
     args = p.parse_args()
+    if args.mip:
+        out = mip_package(args.out or os.path.join(ROOT, "build", "mip"), firmware_version())
+        print("mpremote mip install %s" % os.path.join(os.path.relpath(out), "package.json"))
+        print("\n".join(size_table(out)))
+        return
     if args.package_json:
         with open(os.path.join(ROOT, "package.json"), "w") as f:
             f.write(package_json(firmware_version()))

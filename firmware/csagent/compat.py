@@ -34,6 +34,18 @@ def collect():
         _high[0] = max(_high[0], gc.mem_alloc())
 
 
+def collect_by_need(share=4):
+    """Collect now, then let MicroPython collect by itself once a `share`-th
+    of the heap free now has been allocated (gc.threshold), rather than after
+    every message: a collection costs about as much as answering a small
+    request, and a board's larger heap only makes it dearer. An allocation
+    the free heap cannot serve still collects first, as always."""
+    import gc
+    collect()
+    if hasattr(gc, "threshold"):
+        gc.threshold(max(4096, gc.mem_free() // share))
+
+
 def heap():
     """(bytes in use, bytes free, high-water mark) of the heap after a
     collection, or None where the runtime does not tell (CPython)."""

@@ -26,7 +26,7 @@ def log(event, *fields):
     _clock[1] += ticks_diff(now, _clock[0])
     _clock[0] = now
     ms = _clock[1]  # integer arithmetic: a board's single-precision float would round it
-    _write[0]("%d.%03d %s %s\n" % (ms // 1000, ms % 1000, event, " ".join(str(f) for f in fields)))
+    _write[0]("%d.%03d %s %s\n" % (ms // 1000, ms % 1000, event, " ".join([str(f) for f in fields])))
 
 
 def reason(e):

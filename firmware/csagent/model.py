@@ -15,15 +15,22 @@ of ours that are never reported: "reboot": true (SetVariables answers
 RebootRequired: the value is stored and acts after a restart), "format"
 (a character set, see values.FORMATS) and "integrator": true (the agent does
 not act on the variable: the station's own charge-control firmware does,
-through station_api; its value is stored and checked like any other). An attribute has type (Actual),
+through station_api; its value is stored and checked like any other). A
+limit with more than 7 significant digits must be written as a string
+("maxLimit": "22000.000001"): values are compared with it exactly, but a
+32-bit board parses a JSON number into a single-precision float. An
+attribute has type (Actual),
 value (""), mutability (ReadWrite), persistent (false) and constant (false).
 Every writable attribute must be persistent (Part 2, 2: "All variables that
 are writable SHALL have ... persistent = true").
 
 RAM stays small whatever the model's size: loading streams the file and
 keeps only a hash of each variable's key -> the offset of its line; a lookup
-reads that one line again. Values set since then override the defaults:
-persistent ones in the store under "_dm/<key>", the others in RAM.
+reads that one line again, unless it is among the few definitions used last
+(a GetVariables reads five: its limits and the variable), which are kept
+parsed, because parsing a line costs more than the rest of a request.
+Values set since then override the defaults: persistent ones in the store
+under "_dm/<key>", the others in RAM.
 Names and instances match case-insensitively, as the Component and Variable
 types define them.
 """
@@ -31,13 +38,14 @@ import json
 
 from .log import log
 from .names import BASIC_AUTH_PASSWORD, DDC, REPORTING_VALUE_SIZE, SEC
-from .values import DATA_TYPES, LISTS, check_value
+from .values import DATA_TYPES, LISTS, check_value, limit
 
 PREFIX = "_dm/"
 ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
 MUTABILITIES = ("ReadOnly", "WriteOnly", "ReadWrite")
 _SEPARATORS = "/@:#"
 _CHARACTERISTICS = ("unit", "dataType", "minLimit", "maxLimit", "valuesList")
+_KEPT = 6  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
 
 
 def component_key(name, evse=None, connector=None, instance=None):
@@ -123,6 +131,9 @@ def _check_definition(d):
         return "connector without evse"
     if d.get("dataType") not in DATA_TYPES:
         return "dataType"
+    for name in ("minLimit", "maxLimit"):
+        if d.get(name) is not None and limit(d[name]) is None:
+            return name + " must be a number or a decimal string"
     if d["dataType"] in LISTS and not d.get("valuesList"):
         return "a list type needs valuesList"
     attrs = d.get("attributes")
@@ -155,6 +166,7 @@ class DeviceModel:
         self._providers = {}
         self._checks = {}
         self._watchers = []
+        self._recent = []  # (names asked, definition), most recently used first
         number = 0
         with open(defaults_path, "rb") as f:
             for offset, line in _lines(f):
@@ -203,7 +215,15 @@ class DeviceModel:
 
     def definition(self, component, variable, evse=None, connector=None, comp_instance=None,
                    var_instance=None):
-        """The variable's parsed line (plus "key"), or None when unknown."""
+        """The variable's parsed line (plus "key"), or None when unknown.
+        Shared with later lookups: callers read it, never change it."""
+        asked = (component, variable, evse, connector, comp_instance, var_instance)
+        recent = self._recent
+        for i in range(len(recent)):
+            if recent[i][0] == asked:  # the names as asked: no key to build on a hit
+                pair = recent.pop(i)
+                recent.insert(0, pair)
+                return pair[1]
         if not _plain(component, variable, comp_instance, var_instance):
             return None
         key = variable_key(component, variable, evse, connector, comp_instance, var_instance)
@@ -214,6 +234,9 @@ class DeviceModel:
             d = self._read(offset)
             if _key_of(d) == key:
                 d["key"] = key
+                recent.insert(0, (asked, d))
+                if len(recent) > _KEPT:
+                    recent.pop()
                 return d
         return None
 
@@ -268,8 +291,11 @@ class DeviceModel:
     def _characteristics(d):
         c = {"supportsMonitoring": d.get("supportsMonitoring", False)}
         for name in _CHARACTERISTICS:
-            if d.get(name) is not None:
-                c[name] = d[name]
+            v = d.get(name)
+            if isinstance(v, str) and name != "valuesList" and name != "unit" and name != "dataType":
+                v = float(v) if "." in v else int(v)  # a limit written as a decimal string
+            if v is not None:
+                c[name] = v
         return c
 
     def value_limit(self, setting, ceiling):

@@ -12,7 +12,7 @@ import json
 import os
 
 from .actions import known
-from .compat import collect, const
+from .compat import collect_by_need, const
 from .log import log
 
 _CALL = const(2)
@@ -35,23 +35,28 @@ class CallFailed(Exception):
     """Our CALL got a CALLERROR, an invalid answer, no answer, or the link went."""
 
 
-def pieces(obj):
+def pieces(obj, depth=0):
     """The JSON text of obj in small pieces, so that no frame we send is
     ever one big string (the heap of a board is too fragmented for that).
-    An obj that is neither a dict, a list nor a JSON scalar is taken to
-    yield pieces of JSON text itself (a report, reports.py)."""
+    A record in a list inside the payload (a GetVariables result, a report
+    entry) is one piece: it is small, and one json.dumps costs a fraction of
+    walking it. An obj that is neither a dict, a list nor a JSON scalar is
+    taken to yield pieces of JSON text itself (a report, reports.py)."""
     if isinstance(obj, dict):
         sep = "{"
         for key in obj:
             yield sep + json.dumps(key) + ":"
-            yield from pieces(obj[key])
+            yield from pieces(obj[key], depth + 1)
             sep = ","
         yield "}" if sep == "," else "{}"
     elif isinstance(obj, (list, tuple)):
         sep = "["
         for item in obj:
-            yield sep
-            yield from pieces(item)
+            if depth > 1 and isinstance(item, dict):
+                yield sep + json.dumps(item)
+            else:
+                yield sep
+                yield from pieces(item, depth + 1)
             sep = ","
         yield "]" if sep == "," else "[]"
     elif obj is None or isinstance(obj, (str, int, float)):
@@ -95,6 +100,7 @@ class Rpc:
     async def serve(self):
         """Answer frames until the connection closes; never raises for bad input."""
         from .ws import ConnectionClosed, MessageTooLarge
+        collect_by_need()
         try:
             while True:
                 try:
@@ -109,7 +115,6 @@ class Rpc:
                 except Exception as e:  # garbage must never stop the agent
                     log("error", "frame", repr(e)[:120])
                 text = None
-                collect()  # one message's garbage gone before the next: less fragmentation
         except ConnectionClosed as e:
             self._fail(CallFailed("connection closed %d" % e.code))
             raise

@@ -25,22 +25,44 @@ def _digits(text):
     return text != "" and all("0" <= c <= "9" for c in text)
 
 
+_SCALE = 1000000  # decimals have at most 6 places: numbers are compared in millionths
+
+
 def _number(text, integer):
-    """The number `text` stands for, or None when it is not written the way
-    Part 2 allows: integer without '+' or leading zeros, decimal with at most
-    six decimal places."""
-    body = text[1:] if text[:1] == "-" else text
-    whole, dot, fraction = body.partition(".")
+    """The number `text` stands for, in millionths (an exact int), or None
+    when it is not written the way Part 2 allows: integer without '+' or
+    leading zeros, decimal with at most six decimal places. No float: on
+    a single-precision board float("22000.000001") == 22000.0."""
+    negative = text[:1] == "-"
+    whole, dot, fraction = (text[1:] if negative else text).partition(".")
     if not _digits(whole) or (len(whole) > 1 and whole[0] == "0"):
         return None
-    if dot:
-        if integer or not _digits(fraction) or len(fraction) > 6:
-            return None
-        return float(text)
-    n = int(text)
-    if integer and not _INT_MIN <= n <= _INT_MAX:
+    if dot and (integer or not _digits(fraction) or len(fraction) > 6):
+        return None
+    n = int(whole) * _SCALE + (int((fraction + "00000")[:6]) if dot else 0)
+    n = -n if negative else n
+    if integer and not _INT_MIN * _SCALE <= n <= _INT_MAX * _SCALE:
         return None
     return n
+
+
+def limit(x):
+    """A minLimit/maxLimit of model.jsonl in millionths, or None when it is
+    no number: an int, a decimal string ("22000.000001": exact on every
+    board) or a float, taken from its shortest text (exact where floats are
+    double; a 32-bit board has rounded it already while parsing the line)."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int):
+        return x * _SCALE
+    if isinstance(x, str):
+        return _number(x, False)
+    if isinstance(x, float):
+        n = _number(repr(x), False)
+        if n is None and x == x and abs(x) != float("inf"):
+            n = int(round(x * _SCALE))  # 1e+20, or more than 6 places: rounded
+        return n
+    return None
 
 
 def check_value(value, characteristics):
@@ -53,6 +75,8 @@ def check_value(value, characteristics):
     kind = characteristics["dataType"]
     low = characteristics.get("minLimit")
     high = characteristics.get("maxLimit")
+    low = None if low is None else limit(low)
+    high = None if high is None else limit(high)
     if kind == "integer" or kind == "decimal":
         n = _number(value, kind == "integer")
         if n is None:
@@ -66,9 +90,9 @@ def check_value(value, characteristics):
         return None if value in ("true", "false") else "InvalidValue"
     if kind == "dateTime":
         return None if is_datetime(value, 3) else "InvalidValue"  # Part 2: at most 3 decimals
-    if high is not None and len(value) > high:
+    if high is not None and len(value) * _SCALE > high:
         return "TooLargeElement"
-    if low is not None and len(value) < low:
+    if low is not None and len(value) * _SCALE < low:
         return "ValueTooLow"
     if kind in LISTS:
         allowed = characteristics.get("valuesList", "").split(",")

@@ -23,3 +23,13 @@ def test_malformed():
         except ValueError:
             continue
         raise AssertionError("accepted " + bad)
+
+
+def test_timestamps_stay_exact_integers():
+    # 2026+ in seconds is above 2**24: a 32-bit float would lose whole minutes.
+    t = clock.parse("2026-11-26T04:09:23.999Z")
+    assert t == 1795666163 and type(t) is int
+    assert clock.parse("2026-11-26T04:09:24.001Z") == t + 1
+    assert clock.iso(t + 1) == "2026-11-26T04:09:24Z"
+    assert clock.parse("2106-02-07T06:28:16Z") == 2 ** 32  # past 32 bits
+    assert clock.iso(2 ** 32 + 59) == "2106-02-07T06:29:15Z"

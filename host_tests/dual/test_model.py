@@ -148,6 +148,9 @@ def test_bad_defaults_name_their_line(flash):
              ({"component": "Ctrl", "variable": "X", "dataType": "integer",
                "attributes": [{"value": "1", "mutability": "ReadWrite"}]}, "persistent"),
              (var("Ctrl", "X", value="1.5"), "default value"),
+             (var("Ctrl", "X", maxLimit="1e3"), "maxLimit must be a number"),
+             (var("Ctrl", "X", minLimit=True), "minLimit must be a number"),
+             (var("Ctrl", "X", data_type="decimal", value="22000.000001", maxLimit="22000"), "default value"),
              (var("Ctrl", "a:b"), "variable must be"),
              (var("C/1", "X"), "component must be"),
              (var("Ctrl", "X", connector=1), "connector without evse"),
@@ -276,3 +279,27 @@ def test_index_ram_does_not_grow_with_line_size(flash):
         grown = gc.mem_alloc() - before
         assert grown < 300 * 60, grown  # vs 300 * 700 bytes of JSON text
     assert m.value("Ctrl29", "Var299") == long_value and m.value("Ctrl0", "Var299") is None
+
+
+@with_flash
+def test_string_limits_are_reported_as_numbers(flash):
+    path = write_defaults(flash, [var("EVSE", "Power", data_type="decimal", value="22000.000001",
+                                      minLimit="-1", maxLimit="22000.000001")])
+    m = open_model(flash, path)
+    c = m.characteristics("EVSE", "Power")
+    assert c["minLimit"] == -1 and type(c["minLimit"]) is int
+    assert type(c["maxLimit"]) is float and abs(c["maxLimit"] - 22000) < 1  # JSON number, as the schema wants
+    expect_error(ValueError, m.set_value, "EVSE", "Power", "22000.000002")
+    m.set_value("EVSE", "Power", "22000.000001")
+
+
+@with_flash
+def test_recent_definitions_stay_few_and_right(flash):
+    lines = [var("C", "V%d" % i, value=str(i)) for i in range(20)]
+    m = open_model(flash, write_defaults(flash, lines))
+    for _ in range(2):
+        for i in range(20):
+            assert m.value("C", "V%d" % i) == str(i)
+            assert m.value("c", "v%d" % i) == str(i)  # another spelling, same variable
+    assert len(m._recent) == 6
+    assert m.definition("C", "V99") is None and m.definition("C:x", "V1") is None

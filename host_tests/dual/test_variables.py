@@ -2,7 +2,7 @@
 board's defaults with the real store; CPython and the MicroPython unix port."""
 from csagent.store import Store
 from csagent.clock import is_datetime
-from csagent.values import check_value
+from csagent.values import check_value, limit
 from csagent.variables import TooLarge, get_variables, set_variables
 from scratch import with_flash
 from test_model import COMM, DDC, PASSWORD, SEC, CountingStore, expect_error, open_model, var, write_defaults
@@ -263,6 +263,35 @@ def test_integer_and_decimal_forms():
         assert check_value(bad, decimal) == "InvalidValue", bad
     assert check_value("22000.000001", decimal) == "ValueTooHigh"
     assert check_value("-0.1", decimal) == "ValueTooLow"
+
+
+def test_decimals_compare_exactly():
+    # Every one of these is decided wrongly by a single-precision float (rp2,
+    # ESP32): 22000.000001 and 16777216.5 round to 22000.0 and 16777216.0.
+    decimal = {"dataType": "decimal", "minLimit": "-0.000001", "maxLimit": 22000}
+    assert check_value("22000.000001", decimal) == "ValueTooHigh"
+    assert check_value("-0.000002", decimal) == "ValueTooLow"
+    assert check_value("-0.000001", decimal) is None
+    big = {"dataType": "decimal", "maxLimit": 16777216}
+    assert [check_value(v, big) for v in ("16777216", "16777216.5", "16777217", "16777215.999999")] == [
+        None, "ValueTooHigh", "ValueTooHigh", None]
+    exact = {"dataType": "decimal", "minLimit": "0.000001", "maxLimit": "22000.000001"}
+    assert [check_value(v, exact) for v in ("22000.000001", "22000.000002", "0", "0.000001", "0.0000010")] == [
+        None, "ValueTooHigh", "ValueTooLow", None, "InvalidValue"]
+    integer = {"dataType": "integer", "maxLimit": 16777216}
+    assert check_value("16777217", integer) == "ValueTooHigh"
+    halves = {"dataType": "decimal", "minLimit": -0.5, "maxLimit": 0.5}  # floats a float holds exactly
+    assert [check_value(v, halves) for v in ("0.5", "0.500001", "-0.5", "-0.500001")] == [
+        None, "ValueTooHigh", None, "ValueTooLow"]
+
+
+def test_limits_in_millionths():
+    assert limit(22000) == 22000000000 and limit("22000.000001") == 22000000001
+    assert limit("-1.5") == -1500000 and limit(0.25) == 250000 and limit(2147483648) == 2147483648000000
+    for bad in (True, None, "1e3", "abc", "1.", "", [1]):
+        assert limit(bad) is None, bad
+    length = {"dataType": "string", "maxLimit": "3"}  # a length limit written as a string
+    assert check_value("abc", length) is None and check_value("abcd", length) == "TooLargeElement"
 
 
 def test_boolean_and_datetime():
