@@ -25,16 +25,17 @@ class StationProcess:
     """One station process; its stderr log goes to <state>.log."""
 
     def __init__(self, state, csms_url, station_id="CS001", runtime="micropython", password=None,
-                 cafile=None, heap=None, install=None, romfs=False, unix_port=None):
+                 cafile=None, heap=None, install=None, romfs=False, unix_port=None, micropython=None):
         self.state = str(state)
         self.args = ["--csms", csms_url, "--id", station_id, "--state", self.state, "--runtime", runtime]
         if password:
             self.args += ["--password", password]
         if cafile:
             self.args += ["--cafile", cafile]
-        if FIRMWARE and runtime == "micropython":
-            heap, romfs, unix_port = FIRMWARE_HEAP, False, None
-            self.args += ["--micropython", FIRMWARE]
+        if FIRMWARE and runtime == "micropython" and not micropython:
+            heap, romfs, unix_port, micropython = FIRMWARE_HEAP, False, None, FIRMWARE
+        if micropython:  # a unix-port binary with the agent frozen in it
+            self.args += ["--micropython", micropython]
         if heap:
             self.args += ["--heap", str(heap)]
         if romfs:

@@ -8,8 +8,9 @@ Raspberry Pi Pico W image to flash, build/firmware/picow/firmware.uf2.
 The agent is frozen with the board's manifest (boards/host, boards/rp2040).
 DIR (or $MICROPY_DIR) is a MicroPython v1.28.0 tree with its submodules; by
 default the offline kit beside the checkout (../shared/micropython-kit),
-unpacked under build/kit. Each image is built with and without the agent, so
-its size table gives the agent's share of flash; make keeps both builds
+unpacked under build/kit. Each image is built with and without the agent
+(the stock one is kept beside it, -stock), so its size table gives the
+agent's share of flash; make keeps both builds
 incremental, and picotool (for the .uf2) is built once under build/picotool.
 A Pico W image that would reach into the filesystem is refused.
 """
@@ -132,14 +133,14 @@ def check_layout(image_end, fs_start):
 
 
 def build_unix32(tree, manifest, log):
-    """(path of the binary, its sizes, the sizes without the agent)."""
+    """(path of the binary, its sizes, the stock binary, its sizes)."""
     common = ["make", "-C", os.path.join(tree, "ports", "unix"), JOBS, "MICROPY_FORCE_32BIT=1",
               "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0"]
     run(common + ["BUILD=build-csagent-32", "FROZEN_MANIFEST=" + manifest], log)
     run(common + ["BUILD=build-stock-32"], log)
     binary = os.path.join(tree, "ports", "unix", "build-csagent-32", "micropython")
     stock = os.path.join(tree, "ports", "unix", "build-stock-32", "micropython")
-    return binary, elf_size("size", binary), elf_size("size", stock)
+    return binary, elf_size("size", binary), stock, elf_size("size", stock)
 
 
 def picotool(tree, log):
@@ -160,15 +161,15 @@ def build_picow(tree, manifest, log):
     fresh_cmake_dir(os.path.join(port, "build-RPI_PICO_W-csagent"), manifest)
     run(common + ["BUILD=build-RPI_PICO_W-csagent", "FROZEN_MANIFEST=" + manifest], log, env)
     run(common + ["BUILD=build-RPI_PICO_W-stock"], log, env)
-    build_dir = os.path.join(port, "build-RPI_PICO_W-csagent")
-    return (os.path.join(build_dir, "firmware.uf2"),
-            elf_size("arm-none-eabi-size", os.path.join(build_dir, "firmware.elf")),
-            elf_size("arm-none-eabi-size", os.path.join(port, "build-RPI_PICO_W-stock", "firmware.elf")))
+    built = os.path.join(port, "build-RPI_PICO_W-csagent")
+    stock = os.path.join(port, "build-RPI_PICO_W-stock")
+    return (os.path.join(built, "firmware.uf2"), elf_size("arm-none-eabi-size", os.path.join(built, "firmware.elf")),
+            os.path.join(stock, "firmware.uf2"), elf_size("arm-none-eabi-size", os.path.join(stock, "firmware.elf")))
 
 
-BOARDS = {  # make firmware BOARD=...: (board manifest, builder, artifact name)
-    "unix32": ("host", build_unix32, "micropython"),
-    "picow": ("rp2040", build_picow, "firmware.uf2"),
+BOARDS = {  # make firmware BOARD=...: (board manifest, builder, artifact name, stock image name)
+    "unix32": ("host", build_unix32, "micropython", "micropython-stock"),  # the bench runs .mpy on the stock one
+    "picow": ("rp2040", build_picow, "firmware.uf2", "firmware-stock.uf2"),
 }
 
 
@@ -183,14 +184,14 @@ def size_table(board, artifact, sizes, stock):
 def build(board, given_dir=None):
     """Build one board's image; returns (artifact, lines of its size table)."""
     tree = micropython_dir(given_dir or os.environ.get("MICROPY_DIR"))
-    board_dir, builder, name = BOARDS[board]
+    board_dir, builder, name, stock_name = BOARDS[board]
     out = os.path.join(OUT, board)
     os.makedirs(out, exist_ok=True)
     log = os.path.join(out, "build.log")
     open(log, "w").close()
     run(["make", "-C", os.path.join(tree, "mpy-cross"), JOBS], log)
     manifest = os.path.join(ROOT, "boards", board_dir, "manifest.py")
-    built, sizes, stock = builder(tree, manifest, log)
+    built, sizes, stock_built, stock = builder(tree, manifest, log)
     artifact = os.path.join(out, name)
     table = size_table(board, artifact, sizes, stock)
     if board == "picow":
@@ -199,6 +200,7 @@ def build(board, given_dir=None):
         table.append("flash: image %d bytes, filesystem from %d: %d bytes (%.1f KB) free between them"
                      % (end, fs_start, room, room / 1024))
     shutil.copy2(built, artifact)
+    shutil.copy2(stock_built, os.path.join(out, stock_name))
     with open(os.path.join(out, "sizes.txt"), "w") as f:
         f.write("\n".join(table) + "\n")
     return artifact, table
