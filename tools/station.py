@@ -129,8 +129,11 @@ def command(args):
     if args.micropython:  # frozen: the board's defaults are a file beside main.py on a board
         env = dict(os.environ, MICROPYPATH=".frozen")
         env.setdefault("CSAGENT_DEFAULTS", os.path.join(ROOT, "boards", "host", "model.jsonl"))
-        return [os.path.abspath(args.micropython), "-X", "heapsize=%d" % args.heap,
-                os.path.join(ROOT, "firmware", "main.py"), state], env
+        # main.py's text, not its path: the script's folder would come first
+        # on the import path, and the agent's sources beside it with it
+        with open(os.path.join(ROOT, "firmware", "main.py")) as f:
+            main = f.read()
+        return [os.path.abspath(args.micropython), "-X", "heapsize=%d" % args.heap, "-c", main, state], env
     import build
     out = build.build("host")
     micropython = os.path.abspath(args.unix_port or os.path.join(os.path.dirname(sys.executable), "micropython"))
