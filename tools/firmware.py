@@ -3,7 +3,8 @@
   firmware.py --board unix32|picow [--micropython-dir DIR]
 
 unix32: the 32-bit unix port, build/firmware/unix32/micropython, which the
-tests run as a board would (tools/station.py --micropython). picow: the
+tests run as a board would (tools/station.py --micropython); its mbedtls
+takes memory from MicroPython's heap, as on the Pico W. picow: the
 Raspberry Pi Pico W image to flash, build/firmware/picow/firmware.uf2.
 The agent is frozen with the board's manifest (boards/host, boards/rp2040).
 DIR (or $MICROPY_DIR) is a MicroPython v1.28.0 tree with its submodules; by
@@ -30,6 +31,7 @@ KIT = os.path.join(os.path.dirname(ROOT), "shared", "micropython-kit", "micropyt
 KIT_DIR = os.path.join(ROOT, "build", "kit")
 OUT = os.path.join(ROOT, "build", "firmware")
 PICOTOOL = os.path.join(ROOT, "build", "picotool")
+MBEDTLS_HEAP = os.path.join(HERE, "unix32_mbedtls_heap.h")  # unix32: TLS memory from MicroPython's heap
 JOBS = "-j%d" % (os.cpu_count() or 1)
 XIP_BASE = 0x10000000  # RP2040 flash as the CPU sees it
 UF2_MAGIC = (0x0A324655, 0x9E5D5157, 0x0AB16F30)
@@ -70,15 +72,15 @@ def run(cmd, log, env=None):
         raise BuildError("%s failed (exit %d); see %s" % (" ".join(cmd[:3]), code, log))
 
 
-def fresh_cmake_dir(build_dir, manifest):
-    """rp2's make configures CMake once per build directory, with the manifest
-    path of that time: start over when the path differs."""
-    stamp = os.path.join(build_dir, "csagent-manifest")
-    if os.path.exists(build_dir) and not (os.path.exists(stamp) and open(stamp).read() == manifest):
+def fresh_build_dir(build_dir, settings):
+    """make tracks files, not settings (and rp2's make configures CMake once
+    per build directory): start over when the settings of the last build differ."""
+    stamp = os.path.join(build_dir, "csagent-settings")
+    if os.path.exists(build_dir) and not (os.path.exists(stamp) and open(stamp).read() == settings):
         shutil.rmtree(build_dir)
     os.makedirs(build_dir, exist_ok=True)
     with open(stamp, "w") as f:
-        f.write(manifest)
+        f.write(settings)
 
 
 def elf_size(tool, path):
@@ -135,12 +137,14 @@ def check_layout(image_end, fs_start):
 def build_unix32(tree, manifest, log):
     """(path of the binary, its sizes, the stock binary, its sizes)."""
     common = ["make", "-C", os.path.join(tree, "ports", "unix"), JOBS, "MICROPY_FORCE_32BIT=1",
-              "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0"]
-    run(common + ["BUILD=build-csagent-32", "FROZEN_MANIFEST=" + manifest], log)
-    run(common + ["BUILD=build-stock-32"], log)
-    binary = os.path.join(tree, "ports", "unix", "build-csagent-32", "micropython")
-    stock = os.path.join(tree, "ports", "unix", "build-stock-32", "micropython")
-    return binary, elf_size("size", binary), stock, elf_size("size", stock)
+              "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0", "CFLAGS_EXTRA=-include " + MBEDTLS_HEAP]
+    binaries = []
+    for name, extra in (("build-csagent-32", ["FROZEN_MANIFEST=" + manifest]), ("build-stock-32", [])):
+        build_dir = os.path.join(tree, "ports", "unix", name)
+        fresh_build_dir(build_dir, " ".join(common + extra))
+        run(common + ["BUILD=" + name] + extra, log)
+        binaries.append(os.path.join(build_dir, "micropython"))
+    return binaries[0], elf_size("size", binaries[0]), binaries[1], elf_size("size", binaries[1])
 
 
 def picotool(tree, log):
@@ -158,7 +162,7 @@ def build_picow(tree, manifest, log):
     port = os.path.join(tree, "ports", "rp2")
     env = {"PICOTOOL_FETCH_FROM_GIT_PATH": picotool(tree, log)}
     common = ["make", "-C", port, JOBS, "BOARD=RPI_PICO_W"]
-    fresh_cmake_dir(os.path.join(port, "build-RPI_PICO_W-csagent"), manifest)
+    fresh_build_dir(os.path.join(port, "build-RPI_PICO_W-csagent"), manifest)
     run(common + ["BUILD=build-RPI_PICO_W-csagent", "FROZEN_MANIFEST=" + manifest], log, env)
     run(common + ["BUILD=build-RPI_PICO_W-stock"], log, env)
     built = os.path.join(port, "build-RPI_PICO_W-csagent")
