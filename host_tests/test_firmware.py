@@ -64,3 +64,17 @@ def test_the_32_bit_build_freezes_every_agent_module():
     agent = {"csagent/" + f[:-3] for f in os.listdir(os.path.join(ROOT, "firmware", "csagent"))
              if f.endswith(".py")}
     assert agent | {"board"} <= set(words), sorted(agent - set(words))
+
+
+def test_firmware_test_reads_its_heaps_from_the_benchmarks(tmp_path):
+    import firmware_test
+    md = tmp_path / "BENCHMARKS.md"
+    md.write_text("| figure | 32-bit frozen | 64-bit .mpy | target |\n|---|---:|---:|---|\n"
+                  "| heap taken | 17.0 KB | 91.1 KB | |\n"
+                  "| smallest `-X heapsize` that passes the scenario | 40 KB | 128 KB | 32 KB |\n\n"
+                  "| figure | ws:// | wss:// (TLS) | TLS costs |\n"
+                  "| smallest heap that passes the session (bisected) | 40 KB | 92 KB | 52 KB |\n")
+    assert firmware_test.smallest_heap(*firmware_test.SCENARIO, path=str(md)) == 40 * 1024
+    assert firmware_test.smallest_heap(*firmware_test.TLS, path=str(md)) == 92 * 1024
+    md.write_text("| figure | 64-bit .mpy |\n| smallest `-X heapsize` | 128 KB |\n")
+    assert firmware_test.smallest_heap(*firmware_test.SCENARIO, path=str(md)) is None

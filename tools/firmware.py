@@ -11,8 +11,8 @@ DIR (or $MICROPY_DIR) is a MicroPython v1.28.0 tree with its submodules; by
 default the offline kit beside the checkout (../shared/micropython-kit),
 unpacked under build/kit. Each image is built with and without the agent
 (the stock one is kept beside it, -stock), so its size table gives the
-agent's share of flash; make keeps both builds
-incremental, and picotool (for the .uf2) is built once under build/picotool.
+agent's share of flash; make keeps both builds incremental, and picotool
+(for the .uf2) is built once under build/picotool.
 A Pico W image that would reach into the filesystem is refused.
 """
 import os
@@ -55,7 +55,8 @@ def micropython_dir(given):
     if not (os.path.exists(stamp) and open(stamp).read() == want):
         shutil.rmtree(KIT_DIR, ignore_errors=True)
         os.makedirs(KIT_DIR)
-        subprocess.run(["tar", "-xJf", KIT, "-C", KIT_DIR], check=True)
+        if subprocess.run(["tar", "-xJf", KIT, "-C", KIT_DIR]).returncode:
+            raise BuildError("cannot unpack %s into %s" % (KIT, KIT_DIR))
         with open(stamp, "w") as f:
             f.write(want)
     return tree
