@@ -17,7 +17,7 @@ run: $(READY)
 test: $(READY)
 	$(BIN)/python -m pytest host_tests
 
-bench: $(READY)
+bench: $(READY) firmware-deps
 	$(BIN)/python tools/bench.py
 
 build: $(READY)
