@@ -78,3 +78,17 @@ def test_firmware_test_reads_its_heaps_from_the_benchmarks(tmp_path):
     assert firmware_test.smallest_heap(*firmware_test.TLS, path=str(md)) == 92 * 1024
     md.write_text("| figure | 64-bit .mpy |\n| smallest `-X heapsize` | 128 KB |\n")
     assert firmware_test.smallest_heap(*firmware_test.SCENARIO, path=str(md)) is None
+
+
+@pytest.mark.parametrize("args, env, status", [
+    (["--board", "esp32"], {}, 2),  # no Xtensa toolchain here: not a board it builds
+    (["--board", "unix32"], {"MICROPY_DIR": "/no/such/micropython"}, 1),
+    (["--board", "picow", "--micropython-dir", "/no/such/micropython"], {}, 1),
+])
+def test_bad_command_line_or_tree_gets_one_line(args, env, status):
+    import sys
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "firmware.py")] + args, capture_output=True,
+                       text=True, timeout=30, env=dict(os.environ, **env), stdin=subprocess.DEVNULL)
+    assert r.returncode == status and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("firmware.py: error: "), r.stderr
