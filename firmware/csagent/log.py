@@ -7,7 +7,7 @@ import sys
 
 from .compat import ticks_diff, ticks_ms
 
-_clock = [ticks_ms(), 0]  # ticks at the last line, milliseconds since start then
+_start = [ticks_ms(), 0]  # ticks at the last line, milliseconds since start then
 
 
 def log(event, *fields):
@@ -16,7 +16,7 @@ def log(event, *fields):
     days ticks_diff() is wrong) and a 32-bit float has no millisecond left
     after 4.6 hours."""
     now = ticks_ms()
-    ms = _clock[1] + ticks_diff(now, _clock[0])
-    _clock[0] = now
-    _clock[1] = ms
+    ms = _start[1] + ticks_diff(now, _start[0])
+    _start[0] = now
+    _start[1] = ms
     sys.stderr.write("%d.%03d %s %s\n" % (ms // 1000, ms % 1000, event, " ".join([str(f) for f in fields])))

@@ -32,6 +32,7 @@ types define them.
 """
 import json
 
+from .compat import const
 from .log import log
 from .names import DDC, SEC
 from .values import DATA_TYPES, LISTS, check_value, limit
@@ -41,7 +42,7 @@ ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
 MUTABILITIES = ("ReadOnly", "WriteOnly", "ReadWrite")
 _SEPARATORS = "/@:#"
 _CHARACTERISTICS = ("unit", "dataType", "minLimit", "maxLimit", "valuesList")
-_KEPT = 6  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
+_KEPT = const(6)  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
 
 
 def component_key(name, evse=None, connector=None, instance=None):
@@ -288,7 +289,7 @@ class DeviceModel:
         c = {"supportsMonitoring": d.get("supportsMonitoring", False)}
         for name in _CHARACTERISTICS:
             v = d.get(name)
-            if isinstance(v, str) and name != "valuesList" and name != "unit" and name != "dataType":
+            if isinstance(v, str) and name in ("minLimit", "maxLimit"):
                 v = float(v) if "." in v else int(v)  # a limit written as a decimal string
             if v is not None:
                 c[name] = v

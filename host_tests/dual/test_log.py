@@ -21,8 +21,8 @@ def _logged(ms_since_start, *fields):
     log_module.sys = fake = _Sys()
     fake.stderr = _Lines()
     try:
-        log_module._clock[0] = ticks_ms()
-        log_module._clock[1] = ms_since_start
+        log_module._start[0] = ticks_ms()
+        log_module._start[1] = ms_since_start
         log_module.log("recv", *fields)
     finally:
         log_module.sys = real
