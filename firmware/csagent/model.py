@@ -164,6 +164,7 @@ class DeviceModel:
         self._checks = {}
         self._watchers = []
         self._recent = []  # (names asked, definition), most recently used first
+        self._ints = {}  # int_value() answers since the last write
         number = 0
         with open(defaults_path, "rb") as f:
             for offset, line in _lines(f):
@@ -272,11 +273,22 @@ class DeviceModel:
         return self.current(d, attr)
 
     def int_value(self, component, variable, default=None, **where):
-        v = self.value(component, variable, **where)
+        """The value as an int, or default. Kept until the next write: the
+        limits a request is checked against are read for every request."""
+        asked = (component, variable, default, where.get("evse"), where.get("connector"),
+                 where.get("comp_instance"), where.get("var_instance"))
+        ints = self._ints
+        if asked in ints:
+            return ints[asked]
+        d = self.definition(component, variable, *asked[3:])
+        v = None if d is None or self.attribute(d) is None else self.current(d)
         try:
-            return int(v)
+            n = int(v)
         except (TypeError, ValueError):
-            return default
+            n = default
+        if len(ints) < _KEPT * 2 and (d is None or self._slot(d, "Actual") not in self._providers):
+            ints[asked] = n
+        return n
 
     def characteristics(self, component, variable, **where):
         """VariableCharacteristics of a variable (e.g. the valuesList of
@@ -326,6 +338,7 @@ class DeviceModel:
         if self.attribute(d, attr).get("persistent"):
             self.store_batch([(d, attr, text)])
         else:
+            self._ints = {}
             self._live[self._slot(d, attr)] = text
 
     def store_batch(self, changes):
@@ -337,6 +350,7 @@ class DeviceModel:
             if self.current(d, attr) != value:
                 batch[self._slot(d, attr)] = value
         if batch:
+            self._ints = {}
             self.store.commit(batch)
 
     def apply_install(self, settings):
@@ -360,6 +374,7 @@ class DeviceModel:
     def provide(self, component, variable, fn, attr="Actual", **where):
         """Let fn() give the value on every read, for what changes by itself
         (ClockCtrlr.DateTime)."""
+        self._ints = {}
         self._providers[self._slot(self._find(component, variable, attr, where), attr)] = fn
 
     def add_check(self, component, variable, fn, **where):
