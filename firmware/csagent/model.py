@@ -23,9 +23,10 @@ are writable SHALL have ... persistent = true").
 
 RAM stays small whatever the model's size: loading streams the file and
 keeps only a hash of each variable's key -> the offset of its line; a lookup
-reads that one line again, unless it is among the few definitions used last
-(a GetVariables reads five: its limits and the variable), which are kept
-parsed, because parsing a line costs more than the rest of a request. Values set since then override the defaults:
+reads that one line again, unless it is among the few definitions used last,
+which are kept parsed: parsing a line costs more than the rest of a request.
+The int values a request is checked against (ItemsPerMessage ...) are kept
+until the next write. Values set since then override the defaults:
 persistent ones in the store under "_dm/<key>", the others in RAM.
 Names and instances match case-insensitively, as the Component and Variable
 types define them.
@@ -42,7 +43,8 @@ ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
 MUTABILITIES = ("ReadOnly", "WriteOnly", "ReadWrite")
 _SEPARATORS = "/@:#"
 _CHARACTERISTICS = ("unit", "dataType", "minLimit", "maxLimit", "valuesList")
-_KEPT = const(6)  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
+_KEPT = const(4)  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
+_INTS = const(8)  # int_value() answers kept: the limits every request is checked against
 
 
 def component_key(name, evse=None, connector=None, instance=None):
@@ -286,7 +288,9 @@ class DeviceModel:
             n = int(v)
         except (TypeError, ValueError):
             n = default
-        if len(ints) < _KEPT * 2 and (d is None or self._slot(d, "Actual") not in self._providers):
+        if d is None or self._slot(d, "Actual") not in self._providers:  # a provider's value moves
+            if len(ints) >= _INTS:
+                ints.clear()
             ints[asked] = n
         return n
 

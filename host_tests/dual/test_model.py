@@ -301,7 +301,7 @@ def test_recent_definitions_stay_few_and_right(flash):
         for i in range(20):
             assert m.value("C", "V%d" % i) == str(i)
             assert m.value("c", "v%d" % i) == str(i)  # another spelling, same variable
-    assert len(m._recent) == 6
+    assert len(m._recent) == 4
     assert m.definition("C", "V99") is None and m.definition("C:x", "V1") is None
 
 
@@ -320,4 +320,4 @@ def test_int_values_follow_every_write(flash):
     assert m.int_value("C", "N") == 8
     for i in range(40):  # a bounded number of answers is kept
         m.int_value("C", "V%d" % i, i)
-    assert len(m._ints) <= 12 and m.int_value("C", "N") == 8
+    assert len(m._ints) <= 8 and m.int_value("C", "N") == 8
