@@ -75,14 +75,15 @@ def parse_header(head):
 
 
 def mask(buf, key, start=0, end=None):
-    """XOR buf[start:end] with the 4-byte key in place, 32 bytes at a time
+    """XOR buf[start:end] with the 4-byte key in place, 64 bytes at a time
     as one int: 4 times faster than byte by byte, and each piece is small
     enough for a fragmented heap."""
     end = len(buf) if end is None else end
-    k = int.from_bytes(key * 8, "big")
-    for at in range(start, end, 32):
-        n = min(32, end - at)
-        buf[at:at + n] = (int.from_bytes(buf[at:at + n], "big") ^ (k >> (256 - 8 * n))).to_bytes(n, "big")
+    k = int.from_bytes(key * 16, "big")
+    for at in range(start, end, 64):
+        n = min(64, end - at)
+        part = int.from_bytes(buf[at:at + n], "big") ^ (k if n == 64 else k >> (512 - 8 * n))
+        buf[at:at + n] = part.to_bytes(n, "big")
 
 
 def close_payload(code, reason=""):
