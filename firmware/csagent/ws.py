@@ -75,15 +75,25 @@ def parse_header(head):
 
 
 def mask(buf, key, start=0, end=None):
-    """XOR buf[start:end] with the 4-byte key in place, 64 bytes at a time
-    as one int: 4 times faster than byte by byte, and each piece is small
-    enough for a fragmented heap."""
+    """XOR buf[start:end] with the 4-byte key in place. A short range (an
+    answer, a control frame) goes as one int: 4 times faster than byte by
+    byte. A longer one goes byte by byte, allocating nothing: a large
+    message must not leave the heap full of garbage pieces."""
     end = len(buf) if end is None else end
-    k = int.from_bytes(key * 16, "big")
-    for at in range(start, end, 64):
-        n = min(64, end - at)
-        part = int.from_bytes(buf[at:at + n], "big") ^ (k if n == 64 else k >> (512 - 8 * n))
-        buf[at:at + n] = part.to_bytes(n, "big")
+    n = end - start
+    if n <= 256:
+        k = int.from_bytes(key * ((n + 3) // 4), "big") >> (8 * (-n % 4))
+        buf[start:end] = (int.from_bytes(buf[start:end], "big") ^ k).to_bytes(n, "big")
+        return
+    stop = end - n % 4
+    k0, k1, k2, k3 = key
+    for i in range(start, stop, 4):
+        buf[i] ^= k0
+        buf[i + 1] ^= k1
+        buf[i + 2] ^= k2
+        buf[i + 3] ^= k3
+    for i in range(stop, end):
+        buf[i] ^= key[i - stop]
 
 
 def close_payload(code, reason=""):
