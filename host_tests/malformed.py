@@ -101,10 +101,11 @@ def sites(payload, root):
             out.extend(("not_datetime", path, bad) for bad in BAD_DATETIMES)
         elif "maxLength" in node:
             out.append(("too_long", path, "x" * (node["maxLength"] + 1)))
+        bound = int if kind == "integer" else float  # the schemas write integer bounds as 0.0
         if "minimum" in node:
-            out.append(("below_minimum", path, node["minimum"] - 1))
+            out.append(("below_minimum", path, bound(node["minimum"]) - 1))
         if "maximum" in node:
-            out.append(("above_maximum", path, node["maximum"] + 1))
+            out.append(("above_maximum", path, bound(node["maximum"]) + 1))
     return out
 
 
@@ -146,7 +147,8 @@ def full_valid(node, root):
             return "2024-02-29T23:59:60.5+01:00"
         return "s" * min(node.get("maxLength", 8), 8)
     if kind in ("integer", "number"):
-        return node.get("minimum", node.get("maximum", 3))
+        value = node.get("minimum", node.get("maximum", 3))
+        return int(value) if kind == "integer" else value
     return kind == "boolean"
 
 

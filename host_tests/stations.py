@@ -18,8 +18,9 @@ class StationProcess:
     """One station process; its stderr log goes to <state>.log."""
 
     def __init__(self, state, csms_url, station_id="CS001", runtime="micropython", password=None,
-                 cafile=None, heap=None, install=None, romfs=False):
+                 cafile=None, heap=None, install=None, romfs=False, defaults=None):
         self.state = str(state)
+        self.env = dict(os.environ, CSAGENT_DEFAULTS=str(defaults)) if defaults else None
         self.args = ["--csms", csms_url, "--id", station_id, "--state", self.state, "--runtime", runtime]
         if password:
             self.args += ["--password", password]
@@ -42,7 +43,7 @@ class StationProcess:
         self._log = open(self.log_path, "ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, STATION_PY, *self.args, stdout=self._log, stderr=self._log,
-            stdin=asyncio.subprocess.DEVNULL)
+            stdin=asyncio.subprocess.DEVNULL, env=self.env)
         return self
 
     async def stop(self, timeout=10):
@@ -59,6 +60,39 @@ class StationProcess:
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+
+def defaults_with(path, **values):
+    """A copy of the host board's model.jsonl at `path` in which the named
+    variables (any component) have other default values; for
+    StationProcess(defaults=...)."""
+    lines = []
+    with open(os.path.join(ROOT, "boards", "host", "model.jsonl")) as f:
+        for line in f:
+            d = json.loads(line)
+            if d["variable"] in values:
+                d["attributes"][0]["value"] = str(values[d["variable"]])
+            lines.append(json.dumps(d) + "\n")
+    with open(path, "w") as f:
+        f.writelines(lines)
+    return path
+
+
+async def against_csms(state, body, csms_kw=None, **station_kw):
+    """body(csms, station, flash) with the dev CSMS and one station on flash
+    directory `state`; afterwards every message the station sent must have
+    passed the official schemas and the station must have stopped cleanly."""
+    csms = await Csms(**dict(dict(interval=300, quiet=True), **(csms_kw or {}))).start()
+    station = StationProcess(state, "ws://127.0.0.1:%d" % csms.port, **station_kw)
+    await station.start()
+    try:
+        return await body(csms, station, str(state))
+    finally:
+        code = await station.stop()
+        await csms.stop()
+        for st in csms.stations.values():
+            assert st.invalid == [], st.invalid
+        assert code == 0, station.log()
 
 
 def run(coro):

@@ -3,7 +3,7 @@ default heap) against the `ocpp` package's CSMS over loopback (B01-B04)."""
 import asyncio
 import time
 
-from stations import Csms, StationProcess, run
+from stations import Csms, StationProcess, against_csms, run
 
 HB = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
 
@@ -13,16 +13,8 @@ def set_var(component, variable, value):
 
 
 async def scenario(tmp_path, body, boot=("Accepted",), interval=1, pending_interval=1, **station_kw):
-    csms = await Csms(boot=boot, interval=interval, pending_interval=pending_interval, quiet=True).start()
-    station = await StationProcess(tmp_path / "flash", "ws://127.0.0.1:%d" % csms.port, **station_kw).start()
-    try:
-        return await body(csms, station)
-    finally:
-        code = await station.stop()
-        await csms.stop()
-        for st in csms.stations.values():
-            assert st.invalid == [], st.invalid  # every message we sent passed the official schemas
-        assert code == 0, station.log()
+    return await against_csms(tmp_path / "flash", lambda csms, station, flash: body(csms, station), dict(
+        boot=boot, interval=interval, pending_interval=pending_interval), **station_kw)
 
 
 def test_accepted_boot_status_and_heartbeats(tmp_path):
@@ -52,7 +44,7 @@ def test_bytecode_in_place_from_romfs(tmp_path):
         assert answer["status"] == "Accepted"
         await st.wait_for("NotifyReport")
         assert "MemoryError" not in station.log()
-    run(scenario(tmp_path, body, romfs=True, heap="112K"))
+    run(scenario(tmp_path, body, romfs=True, heap="128K"))
 
 def test_pending_then_accepted(tmp_path):
     async def body(csms, station):
@@ -134,7 +126,7 @@ def test_a_failure_while_online_drops_the_link_and_retries(tmp_path):
             st = await csms.wait_station("CS001", connections=3, timeout=40)
             await st.wait_for("BootNotification")  # its registration never ended: it boots again
             assert await station.stop() == 0
-            assert "online-failed OSError" in station.log(), station.log()
+            assert "task-failed online OSError" in station.log(), station.log()
         finally:
             await csms.stop()
     run(body())

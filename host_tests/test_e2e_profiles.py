@@ -65,7 +65,7 @@ def test_rejections_and_a_stored_profile_survives_restart(tmp_path):
         assert answer["setVariableResult"][0]["attributeStatus"] == "RebootRequired"
         await station.stop()
         station = await StationProcess(tmp_path / "flash", url).start()  # power cycle on the same flash
-        st = await csms.wait_station("CS001", connections=2)
+        st = await csms.wait_station("CS001", connections=2, timeout=30)
         await st.wait_for("BootNotification")
         assert await get(st, ("OCPPCommCtrlr", "ActiveNetworkProfile")) == ["2"]  # slot 2 came from flash
         await station.stop()
@@ -126,7 +126,7 @@ def test_board_network_hook_failure_and_recovery(tmp_path):
         assert "connect-failed OSError link down" in station.log()
         assert csms.connections == ["CS001"]
         os.remove(down)
-        st2 = await csms.wait_station("CS001", connections=2, timeout=15)
+        st2 = await csms.wait_station("CS001", connections=2, timeout=30)
         assert st2.calls("BootNotification") == []  # a reconnect, not a boot (B04)
         assert await station.stop() == 0
         await csms.stop()
@@ -142,12 +142,12 @@ def test_new_basic_auth_password_reconnects_and_falls_back(tmp_path):
         answer = await st.request("SetVariables", {"setVariableData": [
             var("SecurityCtrlr", "BasicAuthPassword", "second-password-0002")]})
         assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted"
-        st = await csms.wait_station("CS001", connections=2, timeout=15)
+        st = await csms.wait_station("CS001", connections=2, timeout=30)
         # The CSMS refuses the next one (401): the station goes back to the one it knew.
         answer = await st.request("SetVariables", {"setVariableData": [
             var("SecurityCtrlr", "BasicAuthPassword", "third-password-00003")]})
         assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted"
-        st = await csms.wait_station("CS001", connections=3, timeout=15)
+        st = await csms.wait_station("CS001", connections=3, timeout=30)
         await st.request("GetVariables", {"getVariableData": [var("OCPPCommCtrlr", "HeartbeatInterval")]})
         log = station.log()
         assert "falling back to the previous one" in log

@@ -77,3 +77,22 @@ def test_evse_reset(tmp_path):
         assert open(resets).read().split() == ["1", "1"]
         assert csms.connections == ["CS001"]  # an EVSE reset does not restart the station
     run(scenario(tmp_path, body))
+
+
+def test_two_on_idle_resets_reset_once_even_across_a_lost_link(tmp_path):
+    async def body(csms, st, station):
+        resets = os.path.join(station.state, "evse_resets")
+        with open(os.path.join(station.state, "charging"), "w") as f:
+            f.write("1")
+        for _ in range(2):
+            assert (await st.request("Reset", {"type": "OnIdle", "evseId": 1}))["status"] == "Scheduled"
+        await st._connection.close()  # the scheduled reset is the station's, not the link's
+        await csms.wait_station("CS001", connections=2, timeout=30)
+        os.remove(os.path.join(station.state, "charging"))
+        for _ in range(30):
+            if os.path.exists(resets):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)  # a second poller would have reset by now
+        assert open(resets).read().split() == ["1"]
+    run(scenario(tmp_path, body))

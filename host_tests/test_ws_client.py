@@ -325,6 +325,19 @@ def test_forged_upgrade_refused(peer, client, forge, words):
     assert err["type"] == "WebSocketError" and words in err["text"], err
 
 
+def test_endless_header_line_refused_without_filling_the_heap(peer, client):
+    async def handler(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nX-Junk: ")
+        for _ in range(64):  # 1 MB of one header line, never ended
+            writer.write(b"j" * 16384)
+            await writer.drain()
+        writer.close()
+    port = peer.serve_raw(handler)
+    err = results(client({"url": url(port), "steps": []}))[0]
+    assert err["type"] == "WebSocketError" and "longer than 1024 bytes" in err["text"], err
+
+
 def test_client_pings_when_idle_at_live_interval(peer, client):
     async def handler(reader, writer):
         proto = await accept_sans_io(reader, writer)

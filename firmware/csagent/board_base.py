@@ -13,9 +13,13 @@ microcontroller) holds, besides the agent's store:
   charging      written by the charge controller while a session runs:
                 the EVSE ids charging, or empty for all
   evse_resets   one EVSE id a line for each EVSE reset, for it to read
-A board whose charge controller talks another way overrides charging() and
-reset_evse().
+  connector_status  written by the charge controller when a connector
+                changes: lines "<evse> <connector> <status>", the status one
+                of CONNECTOR_STATUSES; a connector not named is Available
+A board whose charge controller talks another way overrides charging(),
+reset_evse(), connector_status() and status_changed().
 """
+import asyncio
 import json
 import os
 import time
@@ -36,6 +40,10 @@ def exists(path):
 EPOCH = clock.parse("%04d-01-01T00:00:00Z" % time.gmtime(0)[0])
 
 
+# ConnectorStatusEnumType
+CONNECTOR_STATUSES = ("Available", "Occupied", "Reserved", "Unavailable", "Faulted")
+
+
 class Board:
     max_frame = 8192  # largest incoming WebSocket frame
     connectors = [(1, 1)]  # (evse id, connector id), as in model.jsonl
@@ -50,6 +58,7 @@ class Board:
             os.mkdir(flash)
         self.defaults = defaults
         self._offset = 0
+        self._statuses = None  # connector statuses status_changed() saw last
 
     def read_json(self, name):
         """The JSON file <flash>/<name>, or None when there is none."""
@@ -114,6 +123,32 @@ class Board:
         controller."""
         with open(self.flash + "/evse_resets", "a") as f:
             f.write("%d\n" % evse)
+
+    def connector_status(self, evse, connector):
+        """The status of one connector now (CONNECTOR_STATUSES), from
+        <flash>/connector_status."""
+        try:
+            with open(self.flash + "/connector_status") as f:
+                lines = f.read().split("\n")
+        except OSError:
+            return "Available"
+        for line in lines:
+            words = line.split()
+            if words[:2] == [str(evse), str(connector)] and len(words) == 3 and words[2] in CONNECTOR_STATUSES:
+                return words[2]
+        return "Available"
+
+    async def status_changed(self):
+        """Return once a connector's status differs from what this returned
+        on last time (at once on the first call). A board told by an
+        interrupt would wait on an asyncio.ThreadSafeFlag instead; this one
+        checks every second."""
+        while True:
+            now = [self.connector_status(e, c) for e, c in self.connectors]
+            if now != self._statuses:
+                self._statuses = now
+                return
+            await asyncio.sleep(1)
 
     def feed(self):
         """Feed the watchdog; a board without one has nothing to do."""

@@ -1,27 +1,39 @@
-"""Registration with the CSMS: BootNotification B01-B04 and the heartbeat.
+"""Registration with the CSMS: BootNotification B01-B03 and the heartbeat.
 
 Status stays Accepted across reconnects, so a mere reconnect does not boot
 again (B04). While Pending the CSMS may provision us: we answer it and send
 nothing of our own but the next BootNotification (B02). While Rejected we
-send nothing until the interval expires (B03) and CSMS requests get
-SecurityError.
+send nothing until the interval expires, on this connection or the next
+(B03), and CSMS requests get SecurityError. Intervals the CSMS gives are
+clamped to HeartbeatInterval's limits, never refused. A TriggerMessage for
+BootNotification while not Accepted sends it at once, reason Triggered
+(F06.FR.17).
 """
 import asyncio
 
 from . import backoff, clock
-from .compat import heap
+from .compat import const, heap, wait_event
 from .log import log
+from .names import COMM, HEARTBEAT_INTERVAL, SERIAL_NUMBER, STATION
 from .rpc import CallFailed
 
-COMM = "OCPPCommCtrlr"
 REASON_KEY = "_boot/reason"
+_JUMP = const(60)  # seconds the CSMS may move our clock before that is a security event
 
 
 class Registration:
-    def __init__(self, agent):
-        self.agent = agent
+    def __init__(self, model, store, board, call, events):
+        """call(action, payload) sends a CALL and returns its answer; events
+        is the SecurityEvents queue."""
+        self.model = model
+        self.store = store
+        self.board = board
+        self.call = call
+        self.events = events
+        self.wake = asyncio.Event()  # a triggered BootNotification goes now
         self.status = None  # None, "Pending", "Rejected" or "Accepted"
-        self.reason = agent.store.get(REASON_KEY) or agent.board.boot_reason()
+        self.not_before = None  # board.time() before which no BootNotification may go (B02, B03)
+        self.reason = store.get(REASON_KEY) or board.boot_reason()
         self.changed = asyncio.Event()  # set when HeartbeatInterval changes
 
     def gate(self, action):
@@ -31,61 +43,90 @@ class Registration:
         return None
 
     def request(self):
-        m, board = self.agent.model, self.agent.board
-        station = {"model": m.value("ChargingStation", "Model") or "unknown",
-                   "vendorName": m.value("ChargingStation", "VendorName") or "unknown"}
-        serial = m.value("ChargingStation", "SerialNumber")
+        m = self.model
+        station = {"model": m.value(STATION, "Model") or "unknown",
+                   "vendorName": m.value(STATION, "VendorName") or "unknown"}
+        serial = m.value(STATION, SERIAL_NUMBER)
         if serial:
             station["serialNumber"] = serial
-        firmware = m.value("ChargingStation", "FirmwareVersion")
+        firmware = m.value(STATION, "FirmwareVersion")
         if firmware:
             station["firmwareVersion"] = firmware
-        modem = board.modem_info()
+        modem = self.board.modem_info()
         if modem:
             station["modem"] = modem
         return {"reason": self.reason, "chargingStation": station}
 
     async def register(self):
         """Boot until Accepted on this connection (B01-B03)."""
-        attempt = 0
+        failures = 0
         while self.status != "Accepted":
-            agent = self.agent
+            if self.not_before is not None:
+                await wait_event(self.wake, self.not_before - self.board.time())
+                self.wake.clear()
             try:
-                answer = await agent.call("BootNotification", self.request())
+                answer = await self.call("BootNotification", self.request())
             except CallFailed as e:
                 log("boot", "no answer:", e.args[0] if e.args else "")
-                await asyncio.sleep(backoff.delay(agent.model, attempt))
-                attempt += 1
+                self.not_before = self.board.time() + backoff.delay(self.model, failures)
+                failures += 1
                 continue
-            self.status = answer["status"]
-            interval = answer["interval"]
-            log("boot", self.status, "interval", interval)
-            if self.status == "Accepted":
-                self._accepted(answer)
-                return
-            # B02.FR.01/B03.FR.02: not before the interval; 0 means our own wait.
-            await asyncio.sleep(interval if interval > 0 else backoff.delay(agent.model, attempt))
-            attempt += 1
+            status, interval = answer["status"], answer["interval"]
+            log("boot", status, "interval", interval)
+            if status == "Accepted":
+                self._accepted(answer)  # should it fail, we are not Accepted: boot again
+                self.not_before = None
+            else:  # B02.FR.01, B03.FR.02: not before the interval; 0 means our own wait
+                self.not_before = self.board.time() + (interval or backoff.delay(self.model, failures))
+                failures += 1
+            self.status = status
+
+    def trigger(self):
+        """TriggerMessage BootNotification (F06): boot again now, reason
+        Triggered, whatever the interval says."""
+        self.reason = "Triggered"
+        self.not_before = None
+        self.wake.set()
 
     def _accepted(self, answer):
-        agent = self.agent
         self.set_clock(answer)
-        if answer["interval"] > 0:  # B01.FR.?: adopt the CSMS's heartbeat interval
-            agent.model.set_value(COMM, "HeartbeatInterval", str(answer["interval"]))
-        if agent.store.get(REASON_KEY) is not None:
-            agent.store.commit({REASON_KEY: None})
+        if answer["interval"] > 0:  # B01: adopt the CSMS's heartbeat interval
+            self.model.set_value(COMM, HEARTBEAT_INTERVAL, str(self._clamped(answer["interval"])))
+        if self.store.get(REASON_KEY) is not None:
+            self.store.commit({REASON_KEY: None})
+
+    def _clamped(self, interval):
+        """The interval within HeartbeatInterval's limits: a week or 2^31 - 1
+        is a valid answer, and must not cost the registration."""
+        limits = self.model.characteristics(COMM, HEARTBEAT_INTERVAL) or {}
+        low, high = limits.get("minLimit"), limits.get("maxLimit")
+        n = max(interval, low) if low is not None else interval
+        n = min(n, high) if high is not None else n
+        if n != interval:
+            log("clamped", HEARTBEAT_INTERVAL, interval, "to", n)
+        return n
 
     def set_clock(self, answer):
         try:
-            self.agent.board.set_time(clock.parse(answer["currentTime"]))
+            now = clock.parse(answer["currentTime"])
         except ValueError:
-            log("clock", "bad currentTime from CSMS")
+            return log("clock", "bad currentTime from CSMS")
+        was = self.board.time()
+        self.board.set_time(now)
+        if abs(now - was) > _JUMP:
+            self.events.record("SettingSystemTime", "moved by %d s by the CSMS" % (now - was))
+
+    async def beat(self):
+        """One Heartbeat; its answer sets the clock."""
+        try:
+            self.set_clock(await self.call("Heartbeat", {}))
+        except CallFailed:
+            pass
 
     async def heartbeat(self):
         """Heartbeat every HeartbeatInterval, read live (a change wakes us)."""
-        model = self.agent.model
         while True:
-            interval = model.int_value(COMM, "HeartbeatInterval", 300)
+            interval = self.model.int_value(COMM, HEARTBEAT_INTERVAL, 300)
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), interval if interval > 0 else 86400)
@@ -93,10 +134,7 @@ class Registration:
             except asyncio.TimeoutError:
                 pass
             if interval > 0:
-                try:
-                    self.set_clock(await self.agent.call("Heartbeat", {}))
-                except CallFailed:
-                    pass
+                await self.beat()
                 used = heap()
                 if used:
                     log("heap", "used", used[0], "free", used[1], "peak", used[2])

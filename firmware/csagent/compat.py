@@ -2,6 +2,7 @@
 
 Feature detection only, never version checks.
 """
+import asyncio
 import time
 
 try:
@@ -60,3 +61,25 @@ def unload(name):
     parent = sys.modules.get(package)
     if parent is not None and attr in dir(parent):
         delattr(parent, attr)
+
+
+_SLICE = const(86400)  # seconds: well inside the range of a board's ticks
+
+
+async def wait_event(event, seconds):
+    """Wait until `event` is set or `seconds` have passed, for any number of
+    seconds: a board's asyncio counts in ticks, which overflow past about
+    six days (a CSMS may ask 2^31 - 1). True when the event was set."""
+    while seconds > 0:
+        step = min(seconds, _SLICE)
+        try:
+            await asyncio.wait_for(event.wait(), step)
+            return True
+        except asyncio.TimeoutError:
+            seconds -= step
+    return event.is_set()
+
+
+async def sleep(seconds):
+    """asyncio.sleep for any number of seconds (see wait_event)."""
+    await wait_event(asyncio.Event(), seconds)

@@ -4,29 +4,39 @@ Slots are tried in NetworkConfigurationPriority order as read at start-up
 (a new priority acts after a reboot, B10); after
 NetworkProfileConnectionAttempts failures the next slot is tried, wrapping
 around, so a station migrated to an unreachable CSMS falls back to the
-slot that worked before. ActiveNetworkProfile tells the slot in use.
+slot that worked before, but never to a slot of a lower security profile
+than the one in use (A05.FR.06): a downgrade would undo an upgrade.
+ActiveNetworkProfile tells the slot in use.
+
+The BasicAuthPassword the CSMS last accepted stays in the store until a
+new one has worked: should the CSMS refuse a new password (HTTP 401), even
+after a reboot, the station goes back to that one (A01).
+
+A refused password and a failed TLS handshake are security events (A04),
+queued once however often the attempt fails.
 """
 from . import netprofiles
 from .log import log
+from .names import (BASIC_AUTH_PASSWORD, BYTES_PER_MESSAGE, COMM, DDC, MESSAGE_TIMEOUT, PING_INTERVAL, SEC,
+                    SECURITY_PROFILE)
 from .ws import WebSocketError, connect
 
-COMM = "OCPPCommCtrlr"
-SEC = "SecurityCtrlr"
+GOOD_PASSWORD = "_auth/accepted"
+# What a TLS handshake error says (CPython's ssl, MicroPython's mbedTLS) -> its event
+TLS_EVENTS = (("CERT", "InvalidCsmsCertificate"), ("VERSION", "InvalidTLSVersion"),
+              ("CIPHER", "InvalidTLSCipherSuite"), ("HANDSHAKE_FAILURE", "InvalidTLSCipherSuite"))
 
 
 class Connection:
-    def __init__(self, agent):
-        self.agent = agent
-        self.slots = netprofiles.priority(agent.model)
+    def __init__(self, model, store, board, events):
+        """events is the SecurityEvents queue."""
+        self.model = model
+        self.store = store
+        self.board = board
+        self.events = events
+        self.slots = netprofiles.priority(model)
         self.index = 0
         self.failures = 0
-        self.password = None  # the password the live link authenticated with
-        self.fallback = None  # the previous one, while a new one is untried
-
-    def password_changed(self):
-        """BasicAuthPassword changed on a live link: reconnect with the new one,
-        keeping the old one to fall back to if the CSMS refuses the new."""
-        self.fallback = self.password
 
     async def open(self):
         if not self.slots:
@@ -36,58 +46,79 @@ class Connection:
             ws = await self._open(slot)
         except Exception:
             self.failures += 1
-            if self.failures >= self.agent.model.int_value(COMM, "NetworkProfileConnectionAttempts", 3):
+            if self.failures >= self.model.int_value(COMM, "NetworkProfileConnectionAttempts", 3):
                 self.failures = 0
-                self.index = (self.index + 1) % len(self.slots)
-                if len(self.slots) > 1:
+                self._next_slot()
+                if self.slots[self.index] != slot:
                     log("network-profile", "slot", slot, "failed; next slot", self.slots[self.index])
             raise
         self.failures = 0
-        self.fallback = None
-        self.agent.model.set_value(COMM, "ActiveNetworkProfile", str(slot))
+        self.model.set_value(COMM, "ActiveNetworkProfile", str(slot))
         return ws
 
+    def _next_slot(self):
+        """The next slot in priority order whose security profile is not
+        below the one in use."""
+        floor = self.model.int_value(SEC, SECURITY_PROFILE, 1)
+        for _ in self.slots:
+            self.index = (self.index + 1) % len(self.slots)
+            profile = netprofiles.load(self.store, self.slots[self.index])
+            if profile is not None and profile["securityProfile"] >= floor:
+                return
+
     async def _open(self, slot):
-        agent = self.agent
-        model, board = agent.model, agent.board
-        profile = netprofiles.load(agent.store, slot)
+        model = self.model
+        profile = netprofiles.load(self.store, slot)
         if profile is None:
             raise ValueError("slot %d holds no network profile" % slot)
-        await board.bring_up(profile)
+        await self.board.bring_up(profile)
         timeout = str(profile.get("messageTimeout", 30))
-        if model.value(COMM, "MessageTimeout", var_instance="Default") != timeout:
-            model.set_value(COMM, "MessageTimeout", timeout, var_instance="Default")
+        if model.value(COMM, MESSAGE_TIMEOUT, var_instance="Default") != timeout:
+            model.set_value(COMM, MESSAGE_TIMEOUT, timeout, var_instance="Default")
         identity = model.value(SEC, "Identity") or ""
         url = netprofiles.station_url(profile, identity)
         sp = profile["securityProfile"]
         ssl = None
         if sp >= 2:
             from . import tls  # only stations on profile 2 or 3 pay its heap
+            board = self.board
             ssl = tls.client_context(cafile=board.ca_file(),
                                      certfile=board.client_cert() if sp == 3 else None,
                                      keyfile=board.client_key() if sp == 3 else None)
-        password = (model.value(SEC, "BasicAuthPassword") or None) if sp < 3 else None
+        password = (model.value(SEC, BASIC_AUTH_PASSWORD) or None) if sp < 3 else None
+        accepted = self.store.get(GOOD_PASSWORD)
         try:
             ws = await self._connect(url, identity, password, ssl, profile)
         except WebSocketError as e:
-            if self.fallback is None or " 401" not in str(e):
+            self._security_event(str(e), sp)
+            if not accepted or accepted == password or " 401" not in str(e):
                 raise
             # The CSMS refused the new password: go back to the one it knew.
             log("auth", "new BasicAuthPassword refused; falling back to the previous one")
-            password, self.fallback = self.fallback, None
-            model.set_value(SEC, "BasicAuthPassword", password)
+            password = accepted
+            model.set_value(SEC, BASIC_AUTH_PASSWORD, password)
             ws = await self._connect(url, identity, password, ssl, profile)
-        self.password = password
+        if password and password != accepted:
+            self.store.commit({GOOD_PASSWORD: password})
         # The largest request we declare we take: a larger one is answered, not buffered.
-        ws.soft_limit = max(model.int_value("DeviceDataCtrlr", "BytesPerMessage", 0, var_instance=i)
+        ws.soft_limit = max(model.int_value(DDC, BYTES_PER_MESSAGE, 0, var_instance=i)
                             for i in ("GetReport", "GetVariables", "SetVariables"))
-        if model.int_value(SEC, "SecurityProfile") != sp:
-            model.set_value(SEC, "SecurityProfile", str(sp))
+        if model.int_value(SEC, SECURITY_PROFILE) != sp:
+            model.set_value(SEC, SECURITY_PROFILE, str(sp))
+            self.events.record("ReconfigurationOfSecurityParameters", "security profile %d" % sp)
         log("connected", url, "slot", slot, "security profile", sp)
         return ws
 
+    def _security_event(self, error, sp):
+        if " 401" in error:
+            return self.events.record("FailedToAuthenticateAtCsms", error, repeats=True)
+        if sp >= 2:
+            upper = error.upper()
+            for word, kind in TLS_EVENTS:
+                if word in upper:
+                    return self.events.record(kind, error, repeats=True)
+
     async def _connect(self, url, identity, password, ssl, profile):
-        model = self.agent.model
         return await connect(url, user=identity, password=password, ssl=ssl,
-                             max_frame=self.agent.board.max_frame, timeout=profile.get("messageTimeout", 30),
-                             ping_interval=model.int_value(COMM, "WebSocketPingInterval", 0))
+                             max_frame=self.board.max_frame, timeout=profile.get("messageTimeout", 30),
+                             ping_interval=self.model.int_value(COMM, PING_INTERVAL, 0))

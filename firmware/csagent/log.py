@@ -7,16 +7,28 @@ import sys
 
 from .compat import ticks_diff, ticks_ms
 
-_start = [ticks_ms(), 0]  # ticks at the last line, milliseconds since start then
+# Milliseconds since start, summed from tick differences: a board's ticks
+# wrap (every ~12 days on MicroPython), a sum of differences does not, as
+# long as a line is logged at least every few days (heartbeats are).
+_clock = [ticks_ms(), 0]  # ticks at the last line, ms up to it
+_write = [sys.stderr.write]
+
+
+def redirect(write):
+    """Send the lines to write(text) instead of stderr (a test, a fleet of
+    stations in one process)."""
+    _write[0] = write
 
 
 def log(event, *fields):
-    """Write `<seconds since start> <event> <fields...>`. The milliseconds
-    are summed line by line in an int, because ticks_ms() wraps (after 6
-    days ticks_diff() is wrong) and a 32-bit float has no millisecond left
-    after 4.6 hours."""
+    """Write `<seconds since start> <event> <fields...>`."""
     now = ticks_ms()
-    ms = _start[1] + ticks_diff(now, _start[0])
-    _start[0] = now
-    _start[1] = ms
-    sys.stderr.write("%d.%03d %s %s\n" % (ms // 1000, ms % 1000, event, " ".join([str(f) for f in fields])))
+    _clock[1] += ticks_diff(now, _clock[0])
+    _clock[0] = now
+    ms = _clock[1]  # integer arithmetic: a board's single-precision float would round it
+    _write[0]("%d.%03d %s %s\n" % (ms // 1000, ms % 1000, event, " ".join([str(f) for f in fields])))
+
+
+def reason(e):
+    """An exception in one short line, for a log field."""
+    return (type(e).__name__ + " " + " ".join(str(a) for a in e.args))[:120]

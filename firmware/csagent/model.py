@@ -10,13 +10,16 @@ variable a line, for example
 
 Line keys: component, variable, dataType and attributes are required;
 componentInstance, evse, connector, variableInstance, unit, minLimit,
-maxLimit, valuesList and supportsMonitoring (false) are optional, as are
-two of ours that are never reported: "reboot": true (SetVariables answers
-RebootRequired: the value is stored and acts after a restart) and "format"
-(a character set, see values.FORMATS). A limit with more than 7 significant
-digits must be written as a string ("maxLimit": "22000.000001"): values are
-compared with it exactly, but a 32-bit board parses a JSON number into a
-single-precision float. An attribute has type (Actual),
+maxLimit, valuesList and supportsMonitoring (false) are optional, as are three
+of ours that are never reported: "reboot": true (SetVariables answers
+RebootRequired: the value is stored and acts after a restart), "format"
+(a character set, see values.FORMATS) and "integrator": true (the agent does
+not act on the variable: the station's own charge-control firmware does,
+through station_api; its value is stored and checked like any other). A
+limit with more than 7 significant digits must be written as a string
+("maxLimit": "22000.000001"): values are compared with it exactly, but a
+32-bit board parses a JSON number into a single-precision float. An
+attribute has type (Actual),
 value (""), mutability (ReadWrite), persistent (false) and constant (false).
 Every writable attribute must be persistent (Part 2, 2: "All variables that
 are writable SHALL have ... persistent = true").
@@ -35,7 +38,7 @@ import json
 
 from .compat import const
 from .log import log
-from .names import DDC, SEC
+from .names import BASIC_AUTH_PASSWORD, DDC, REPORTING_VALUE_SIZE, SEC
 from .values import DATA_TYPES, LISTS, check_value, limit
 
 PREFIX = "_dm/"
@@ -364,7 +367,7 @@ class DeviceModel:
         (csms_url ...) belong to the network profiles and are ignored here.
         ValueError names the key, never the value."""
         changes = []
-        for name, variable in (("identity", "Identity"), ("password", "BasicAuthPassword")):
+        for name, variable in (("identity", "Identity"), ("password", BASIC_AUTH_PASSWORD)):
             text = settings.get(name)
             if text is None:
                 continue
@@ -410,7 +413,7 @@ class DeviceModel:
         one definition in RAM at a time. WriteOnly values are left out and
         values are cut to ReportingValueSize/ValueSize (B07, B08). Close the
         generator when stopping early, so the file is closed."""
-        longest = self.value_limit("ReportingValueSize", 2500)
+        longest = self.value_limit(REPORTING_VALUE_SIZE, 2500)
         with open(self._path, "rb") as f:
             for _, line in _lines(f):
                 if line.strip():

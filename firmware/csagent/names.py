@@ -1,7 +1,20 @@
-"""Component names of the device model that more than one module uses
-(Part 2, 3: the standardized components), defined once."""
+"""Names of the device model's components and variables (Part 2, 3 and its
+appendix) that more than one module uses, defined once."""
 COMM = "OCPPCommCtrlr"
 SEC = "SecurityCtrlr"
 DDC = "DeviceDataCtrlr"
 CLOCK = "ClockCtrlr"
 STATION = "ChargingStation"
+CONNECTOR = "Connector"
+
+SECURITY_PROFILE = "SecurityProfile"
+HEARTBEAT_INTERVAL = "HeartbeatInterval"
+BYTES_PER_MESSAGE = "BytesPerMessage"
+ITEMS_PER_MESSAGE = "ItemsPerMessage"
+BASIC_AUTH_PASSWORD = "BasicAuthPassword"
+PING_INTERVAL = "WebSocketPingInterval"
+PRIORITY = "NetworkConfigurationPriority"
+MESSAGE_TIMEOUT = "MessageTimeout"
+AVAILABILITY_STATE = "AvailabilityState"
+SERIAL_NUMBER = "SerialNumber"
+REPORTING_VALUE_SIZE = "ReportingValueSize"

@@ -5,7 +5,8 @@ Agent.handlers); the profiles themselves are csagent.netprofiles.
 import json
 
 from .log import log
-from .netprofiles import COMM, PREFIX
+from .names import COMM, PRIORITY, SEC, SECURITY_PROFILE
+from .netprofiles import PREFIX, missing_certificate
 
 
 def _refuse(reason, info):
@@ -14,19 +15,20 @@ def _refuse(reason, info):
 
 def check_profile(model, board, slot, data):
     """None when the station can use `data` in `slot`, else a Rejected answer."""
-    chars = model.characteristics(COMM, "NetworkConfigurationPriority") or {}
+    chars = model.characteristics(COMM, PRIORITY) or {}
     if str(slot) not in (chars.get("valuesList") or "").split(","):
         return _refuse("InvalidConfSlot", "slot %d is not in NetworkConfigurationPriority's valuesList" % slot)
     if data["ocppVersion"] != "OCPP20" or data["ocppTransport"] != "JSON":
         return _refuse("InvalidNetworkConf", "only OCPP20 over JSON is supported")
     sp = data["securityProfile"]
-    if sp < (model.int_value("SecurityCtrlr", "SecurityProfile", 1) or 1):
+    if sp < (model.int_value(SEC, SECURITY_PROFILE, 1) or 1):  # B09.FR.04
         return _refuse("NoSecurityDowngrade", "securityProfile is lower than the one in use")
     url = data["ocppCsmsUrl"]
     if sp not in (1, 2, 3) or not url.startswith("wss://" if sp >= 2 else "ws://"):
         return _refuse("InvalidNetworkConf", "security profile 1 needs ws://, 2 and 3 need wss://")
-    if sp == 3 and not board.client_cert():
-        return _refuse("InvalidNetworkConf", "no client certificate installed for security profile 3")
+    missing = missing_certificate(board, sp)
+    if missing:
+        return _refuse(missing[0], missing[1])
     if data["ocppInterface"] not in board.interfaces:
         return _refuse("UnsupportedInterface", "this board has no %s interface" % data["ocppInterface"])
     if "apn" in data and not board.has_modem:
@@ -34,15 +36,15 @@ def check_profile(model, board, slot, data):
     return None
 
 
-def handle(agent, payload, size):
+def handle(payload, model, board, store):
     """B09: validate, store, and only then answer Accepted (B09.FR.01)."""
     slot, data = payload["configurationSlot"], payload["connectionData"]
-    refused = check_profile(agent.model, agent.board, slot, data)
+    refused = check_profile(model, board, slot, data)
     if refused:
         log("network-profile", "slot", slot, "rejected", refused["statusInfo"]["reasonCode"])
         return refused
     try:
-        agent.store.commit({PREFIX + str(slot): json.dumps(data)})
+        store.commit({PREFIX + str(slot): json.dumps(data)})
     except OSError as e:  # B09.FR.03: a valid profile that could not be stored
         log("network-profile", "slot", slot, "store failed", type(e).__name__)
         return {"status": "Failed"}

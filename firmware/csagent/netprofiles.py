@@ -5,14 +5,15 @@ Each slot's NetworkConnectionProfile is kept in the store as JSON under
 """
 import json
 
-COMM = "OCPPCommCtrlr"
+from .names import COMM, PRIORITY
+
 PREFIX = "_np/"
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 
 
 def priority(model):
     """Slot numbers in NetworkConfigurationPriority order."""
-    text = model.value(COMM, "NetworkConfigurationPriority") or ""
+    text = model.value(COMM, PRIORITY) or ""
     return [int(s) for s in text.split(",") if s.strip().isdigit()]
 
 
@@ -40,3 +41,13 @@ def quote(text):
 
 def station_url(profile, identity):
     return profile["ocppCsmsUrl"].rstrip("/") + "/" + quote(identity)
+
+
+def missing_certificate(board, sp):
+    """(reasonCode, text) when the board's store lacks a certificate that
+    security profile `sp` needs (A05.FR.02/03), else None."""
+    if sp >= 2 and not board.ca_file():
+        return "NoRootCertificate", "no CSMS root certificate installed for security profile %d" % sp
+    if sp == 3 and not board.client_cert():
+        return "NoClientCertificate", "no client certificate installed for security profile 3"
+    return None

@@ -28,8 +28,8 @@ What a CSMS can rely on:
   message of its own: the limit gives way rather than the data.
 - A report that fails part-way starts over from seqNo 0, same requestId, new
   generatedAt: so seqNo 0 arriving again means "drop the parts you have".
-  When the connection drops, it starts over once the station is online
-  again (Agent.online), however often that happens. When a NotifyReport
+  When the connection drops, it starts over once the station is Accepted
+  on a new one (Agent.online), however often that happens. When a NotifyReport
   gets a CALLERROR, a bad answer or none within MessageTimeout while the
   link stays up, it starts over at once, up to ATTEMPTS tries in all; then
   the report is given up. A report in progress does not survive a reboot.
@@ -57,7 +57,7 @@ import json
 
 from . import clock
 from .log import log
-from .names import DDC
+from .names import AVAILABILITY_STATE, BYTES_PER_MESSAGE, DDC, ITEMS_PER_MESSAGE
 from .rpc import CallError, CallFailed
 from .ws import ConnectionClosed
 
@@ -65,7 +65,7 @@ ATTEMPTS = 3
 BASES = ("ConfigurationInventory", "FullInventory", "SummaryInventory")
 # B07.FR.09: the availability and condition of the station, its EVSEs and
 # connectors (and of any component that has these standardized variables).
-SUMMARY = ("AvailabilityState", "Available", "Enabled", "Active", "Problem", "Tripped",
+SUMMARY = (AVAILABILITY_STATE, "Available", "Enabled", "Active", "Problem", "Tripped",
            "Overload", "Fallback")
 # '[2,"<id>","NotifyReport",' and the closing ']' of a frame, the message id
 # at its OCPP-J maximum of 36 characters
@@ -145,11 +145,11 @@ class Reports:
     def get_report(self, payload, size=None):
         """B08: GetReportRequest -> GetReportResponse, NotifyReports after."""
         items = payload.get("componentVariable") or ()
-        most = self.model.int_value(DDC, "ItemsPerMessage", var_instance="GetReport")
+        most = self.model.int_value(DDC, ITEMS_PER_MESSAGE, var_instance="GetReport")
         if most and len(items) > most:  # B08.FR.17
             raise CallError("OccurrenceConstraintViolation",
                             "%d componentVariable items exceed ItemsPerMessageGetReport %d" % (len(items), most))
-        most = self.model.int_value(DDC, "BytesPerMessage", var_instance="GetReport")
+        most = self.model.int_value(DDC, BYTES_PER_MESSAGE, var_instance="GetReport")
         if size is not None and most and size > most:  # B08.FR.18
             raise CallError("FormatViolation",
                             "request of %d bytes exceeds BytesPerMessageGetReport %d" % (size, most))
@@ -169,12 +169,15 @@ class Reports:
 
     # -- connection --------------------------------------------------------
 
-    def online(self):
-        """The link is up (Agent.online): start over a report a lost link broke off."""
+    def waiting(self):
+        """A lost link broke a report off: it waits to start over."""
+        return self._job is not None and not self._running
+
+    def resume(self):
+        """The coroutine that starts the waiting report over; the agent runs
+        it once the station is Accepted again (Agent.online)."""
         self._up = True
-        if self._job is not None and not self._running:
-            self._running = True
-            asyncio.create_task(self._run())
+        return self._run()
 
     def offline(self):
         self._up = False
@@ -257,6 +260,10 @@ class Reports:
                 finally:
                     entries.close()
                     entries = None
+        except asyncio.CancelledError:  # its connection ended: start over on the next
+            paused = True
+            log("report-paused", job[0], "starts over when online")
+            raise
         except Exception as e:  # e.g. MemoryError: give the report up, keep the agent
             log("report-error", job[0], type(e).__name__)
         finally:
@@ -274,8 +281,8 @@ class Reports:
         """Send the entries as NotifyReports, each streamed into the WebSocket
         piece by piece: one entry's JSON text is in memory at a time, so the
         heap a report needs does not grow with the message or the model."""
-        most_items = max(1, self.model.int_value(DDC, "ItemsPerMessage", 1, var_instance="GetReport"))
-        most_bytes = self.model.int_value(DDC, "BytesPerMessage", 0, var_instance="GetReport")  # 0: no limit
+        most_items = max(1, self.model.int_value(DDC, ITEMS_PER_MESSAGE, 1, var_instance="GetReport"))
+        most_bytes = self.model.int_value(DDC, BYTES_PER_MESSAGE, 0, var_instance="GetReport")  # 0: no limit
         ahead = [None if entry is None else json.dumps(entry)]  # the next entry's text
         seq = 0
         while True:

@@ -76,19 +76,30 @@ def _is_int(x):
 class Rpc:
     def __init__(self, handlers, check=None, gate=None):
         # handlers: action -> fn(payload, size) returning a response dict, or
-        # (response, after) where after() is a coroutine function started
-        # once the CALLRESULT has been sent.
+        # (response, after): after() runs once the CALLRESULT has been sent.
         self.handlers = handlers
         self.check = check
         self.gate = gate
         self.ws = None
+        self.spawn = None  # spawn(coroutine, name): a task of the connection
+        self.answered = False  # the CSMS has said something valid on this link
+        self._later = []
         self._lock = asyncio.Lock()
         self._prefix = "%08x-" % int.from_bytes(os.urandom(4), "big")
         self._count = 0
         self._waiting = None  # [message id, action, Event, response or exception]
 
-    def attach(self, ws):
+    def attach(self, ws, spawn=None):
+        """Serve `ws`; spawn(coroutine, name) starts the connection's tasks."""
         self.ws = ws
+        self.spawn = spawn
+        self.answered = False
+        self._later = []
+
+    def later(self, fn):
+        """Run fn() once the answer to the CALL being handled has been sent;
+        a coroutine it returns becomes a task of the connection."""
+        self._later.append(fn)
 
     async def serve(self):
         """Answer frames until the connection closes; never raises for bad input."""
@@ -182,6 +193,7 @@ class Rpc:
             log("ignored", "RESULT" if kind == _RESULT else "CALLERROR", msg_id)
             return
         action = w[1]
+        self.answered = True
         if kind == _ERROR:
             code = msg[2] if len(msg) > 2 else "?"
             log("recv", "CALLERROR", action, msg_id, code)
@@ -204,6 +216,7 @@ class Rpc:
             return await self._error(msg_id, "RpcFrameworkError", "CALL needs [2, id, action, payload]")
         action, payload = msg[2], msg[3]
         log("recv", "CALL", action[:40], msg_id)
+        self.answered = True
         handler = self.handlers.get(action)
         if handler is None:
             if known(action):
@@ -216,16 +229,19 @@ class Rpc:
             denied = self.check(action, payload, False)
         if denied:
             return await self._error(msg_id, denied[0], denied[1])
-        after = None
+        later = self._later = []
         try:
             response = handler(payload, size)
             if isinstance(response, tuple):
                 response, after = response
+                later.append(after)
         except CallError as e:
             return await self._error(msg_id, e.code, e.description)
         except Exception as e:
             log("error", action, repr(e)[:120])
             return await self._error(msg_id, "InternalError", "handler failed")
         await self._send([_RESULT, msg_id, response], "RESULT", action, msg_id)
-        if after:
-            asyncio.create_task(after())
+        for fn in later:
+            work = fn()
+            if work is not None:
+                self.spawn(work, action)

@@ -62,62 +62,139 @@ TABLE = tuple([
     0, False, 184, 'customData', 2, False, 'getVariableData', 171, True,
     # 184: HeartbeatResponse (object)
     0, False, 193, 'customData', 2, False, 'currentTime', 8, True,
-    # 193: NotifyReportResponse, StatusNotificationResponse (object)
+    # 193: NotifyReportResponse, SecurityEventNotificationResponse, StatusNotificationResponse (object)
     0, False, 199, 'customData', 2, False,
-    # 199: ResetEnumType (enum)
+    # 199: string maxLength 36
+    2, 36,
+    # 201: AdditionalInfoType (object)
+    0, False, 213, 'customData', 2, False, 'additionalIdToken', 199, True, 'type', 80, True,
+    # 213: array of 201 minItems 1
+    1, 201, 1, None,
+    # 217: IdTokenEnumType (enum)
+    3, 8, 'Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress',
+    'NoAuthorization',
+    # 227: IdTokenType (object)
+    0, False, 242, 'customData', 2, False, 'additionalInfo', 213, False, 'idToken', 199, True,
+    'type', 217, True,
+    # 242: ChargingProfilePurposeEnumType (enum)
+    3, 4, 'ChargingStationExternalConstraints', 'ChargingStationMaxProfile', 'TxDefaultProfile',
+    'TxProfile',
+    # 248: ChargingProfileKindEnumType (enum)
+    3, 3, 'Absolute', 'Recurring', 'Relative',
+    # 253: RecurrencyKindEnumType (enum)
+    3, 2, 'Daily', 'Weekly',
+    # 257: ChargingRateUnitEnumType (enum)
+    3, 2, 'W', 'A',
+    # 261: number
+    6, None, None,
+    # 264: ChargingSchedulePeriodType (object)
+    0, False, 282, 'customData', 2, False, 'startPeriod', 9, True, 'limit', 261, True,
+    'numberPhases', 9, False, 'phaseToUse', 9, False,
+    # 282: array of 264 minItems 1 maxItems 1024
+    1, 264, 1, 1024,
+    # 286: string maxLength 32
+    2, 32,
+    # 288: RelativeTimeIntervalType (object)
+    0, False, 300, 'customData', 2, False, 'start', 9, True, 'duration', 9, False,
+    # 300: integer min 0.0
+    5, 0.0, None,
+    # 303: CostKindEnumType (enum)
+    3, 3, 'CarbonDioxideEmission', 'RelativePricePercentage', 'RenewableGenerationPercentage',
+    # 308: CostType (object)
+    0, False, 323, 'customData', 2, False, 'costKind', 303, True, 'amount', 9, True,
+    'amountMultiplier', 9, False,
+    # 323: array of 308 minItems 1 maxItems 3
+    1, 308, 1, 3,
+    # 327: ConsumptionCostType (object)
+    0, False, 339, 'customData', 2, False, 'startValue', 261, True, 'cost', 323, True,
+    # 339: array of 327 minItems 1 maxItems 3
+    1, 327, 1, 3,
+    # 343: SalesTariffEntryType (object)
+    0, False, 358, 'customData', 2, False, 'relativeTimeInterval', 288, True, 'ePriceLevel',
+    300, False, 'consumptionCost', 339, False,
+    # 358: array of 343 minItems 1 maxItems 1024
+    1, 343, 1, 1024,
+    # 362: SalesTariffType (object)
+    0, False, 380, 'customData', 2, False, 'id', 9, True, 'salesTariffDescription', 286, False,
+    'numEPriceLevels', 9, False, 'salesTariffEntry', 358, True,
+    # 380: ChargingScheduleType (object)
+    0, False, 407, 'customData', 2, False, 'id', 9, True, 'startSchedule', 8, False, 'duration',
+    9, False, 'chargingRateUnit', 257, True, 'chargingSchedulePeriod', 282, True,
+    'minChargingRate', 261, False, 'salesTariff', 362, False,
+    # 407: array of 380 minItems 1 maxItems 3
+    1, 380, 1, 3,
+    # 411: ChargingProfileType (object)
+    0, False, 444, 'customData', 2, False, 'id', 9, True, 'stackLevel', 9, True,
+    'chargingProfilePurpose', 242, True, 'chargingProfileKind', 248, True, 'recurrencyKind',
+    253, False, 'validFrom', 8, False, 'validTo', 8, False, 'chargingSchedule', 407, True,
+    'transactionId', 199, False,
+    # 444: RequestStartTransactionRequest (object)
+    0, False, 465, 'customData', 2, False, 'evseId', 9, False, 'groupIdToken', 227, False,
+    'idToken', 227, True, 'remoteStartId', 9, True, 'chargingProfile', 411, False,
+    # 465: ResetEnumType (enum)
     3, 2, 'Immediate', 'OnIdle',
-    # 203: ResetRequest (object)
-    0, False, 215, 'customData', 2, False, 'type', 199, True, 'evseId', 9, False,
-    # 215: string maxLength 6
+    # 469: ResetRequest (object)
+    0, False, 481, 'customData', 2, False, 'type', 465, True, 'evseId', 9, False,
+    # 481: string maxLength 6
     2, 6,
-    # 217: boolean
+    # 483: boolean
     7,
-    # 218: APNAuthenticationEnumType (enum)
+    # 484: APNAuthenticationEnumType (enum)
     3, 4, 'CHAP', 'NONE', 'PAP', 'AUTO',
-    # 224: APNType (object)
-    0, False, 251, 'customData', 2, False, 'apn', 19, True, 'apnUserName', 17, False,
-    'apnPassword', 17, False, 'simPin', 9, False, 'preferredNetwork', 215, False,
-    'useOnlyPreferredNetwork', 217, False, 'apnAuthentication', 218, True,
-    # 251: OCPPVersionEnumType (enum)
+    # 490: APNType (object)
+    0, False, 517, 'customData', 2, False, 'apn', 19, True, 'apnUserName', 17, False,
+    'apnPassword', 17, False, 'simPin', 9, False, 'preferredNetwork', 481, False,
+    'useOnlyPreferredNetwork', 483, False, 'apnAuthentication', 484, True,
+    # 517: OCPPVersionEnumType (enum)
     3, 4, 'OCPP12', 'OCPP15', 'OCPP16', 'OCPP20',
-    # 257: OCPPTransportEnumType (enum)
+    # 523: OCPPTransportEnumType (enum)
     3, 2, 'JSON', 'SOAP',
-    # 261: OCPPInterfaceEnumType (enum)
+    # 527: OCPPInterfaceEnumType (enum)
     3, 8, 'Wired0', 'Wired1', 'Wired2', 'Wired3', 'Wireless0', 'Wireless1', 'Wireless2',
     'Wireless3',
-    # 271: VPNEnumType (enum)
+    # 537: VPNEnumType (enum)
     3, 4, 'IKEv2', 'IPSec', 'L2TP', 'PPTP',
-    # 277: VPNType (object)
-    0, False, 301, 'customData', 2, False, 'server', 19, True, 'user', 17, True, 'group', 17,
-    False, 'password', 17, True, 'key', 0, True, 'type', 271, True,
-    # 301: NetworkConnectionProfileType (object)
-    0, False, 331, 'customData', 2, False, 'apn', 224, False, 'ocppVersion', 251, True,
-    'ocppTransport', 257, True, 'ocppCsmsUrl', 19, True, 'messageTimeout', 9, True,
-    'securityProfile', 9, True, 'ocppInterface', 261, True, 'vpn', 277, False,
-    # 331: SetNetworkProfileRequest (object)
-    0, False, 343, 'customData', 2, False, 'configurationSlot', 9, True, 'connectionData', 301,
+    # 543: VPNType (object)
+    0, False, 567, 'customData', 2, False, 'server', 19, True, 'user', 17, True, 'group', 17,
+    False, 'password', 17, True, 'key', 0, True, 'type', 537, True,
+    # 567: NetworkConnectionProfileType (object)
+    0, False, 597, 'customData', 2, False, 'apn', 490, False, 'ocppVersion', 517, True,
+    'ocppTransport', 523, True, 'ocppCsmsUrl', 19, True, 'messageTimeout', 9, True,
+    'securityProfile', 9, True, 'ocppInterface', 527, True, 'vpn', 543, False,
+    # 597: SetNetworkProfileRequest (object)
+    0, False, 609, 'customData', 2, False, 'configurationSlot', 9, True, 'connectionData', 567,
     True,
-    # 343: string maxLength 1000
+    # 609: string maxLength 1000
     2, 1000,
-    # 345: SetVariableDataType (object)
-    0, False, 363, 'customData', 2, False, 'attributeType', 150, False, 'attributeValue', 343,
+    # 611: SetVariableDataType (object)
+    0, False, 629, 'customData', 2, False, 'attributeType', 150, False, 'attributeValue', 609,
     True, 'component', 82, True, 'variable', 97, True,
-    # 363: array of 345 minItems 1
-    1, 345, 1, None,
-    # 367: SetVariablesRequest (object)
-    0, False, 376, 'customData', 2, False, 'setVariableData', 363, True,
+    # 629: array of 611 minItems 1
+    1, 611, 1, None,
+    # 633: SetVariablesRequest (object)
+    0, False, 642, 'customData', 2, False, 'setVariableData', 629, True,
+    # 642: MessageTriggerEnumType (enum)
+    3, 11, 'BootNotification', 'LogStatusNotification', 'FirmwareStatusNotification',
+    'Heartbeat', 'MeterValues', 'SignChargingStationCertificate', 'SignV2GCertificate',
+    'StatusNotification', 'TransactionEvent', 'SignCombinedCertificate',
+    'PublishFirmwareStatusNotification',
+    # 655: TriggerMessageRequest (object)
+    0, False, 667, 'customData', 2, False, 'evse', 68, False, 'requestedMessage', 642, True,
 ])
 REQUESTS = {
     'GetBaseReport': 56,
     'GetReport': 135,
     'GetVariables': 175,
-    'Reset': 203,
-    'SetNetworkProfile': 331,
-    'SetVariables': 367,
+    'RequestStartTransaction': 444,
+    'Reset': 469,
+    'SetNetworkProfile': 597,
+    'SetVariables': 633,
+    'TriggerMessage': 655,
 }
 RESPONSES = {
     'BootNotification': 33,
     'Heartbeat': 184,
     'NotifyReport': 193,
+    'SecurityEventNotification': 193,
     'StatusNotification': 193,
 }

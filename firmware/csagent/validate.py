@@ -74,9 +74,13 @@ def check(action, payload, response=False):
     """None when payload conforms to action's Request schema (or Response schema
     when response is true), else (errorCode, errorDescription).
 
-    Raises KeyError when there is no table for the action: use known() first.
+    An action without a table is an error of ours, said as such rather than
+    raised: a handler or a CALL of ours without its schema (tools/gen_schemas.py).
     """
-    return walk(TABLE, (RESPONSES if response else REQUESTS)[action], payload)
+    node = (RESPONSES if response else REQUESTS).get(action)
+    if node is None:
+        return "InternalError", "no schema table for %s %s" % (action, "response" if response else "request")
+    return walk(TABLE, node, payload)
 
 
 def walk(t, node, payload):

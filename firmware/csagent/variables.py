@@ -6,7 +6,7 @@ BasicAuthPassword.
 """
 from .log import log
 from .rpc import CallError
-from .names import DDC
+from .names import BYTES_PER_MESSAGE, DDC, ITEMS_PER_MESSAGE, REPORTING_VALUE_SIZE
 from .values import check_value
 
 
@@ -16,16 +16,22 @@ class TooLarge(CallError):
 
 
 def _limits(model, instance, count, size):
-    """B06.FR.16/17 name these CALLERRORs for GetVariables; SetVariables gets
-    the same for the same breach of its own DeviceDataCtrlr limits."""
-    most = model.int_value(DDC, "BytesPerMessage", var_instance=instance)
+    """B06.FR.16/17 name CALLERRORs for a GetVariables beyond its DeviceDataCtrlr
+    limits; SetVariables gets the same for the same breach of its own. One
+    exception (CONFORMANCE.md): TC_B_* expects a GetVariables with too many
+    items answered item by item, so for it this returns True instead of
+    raising and get_variables rejects every item."""
+    most = model.int_value(DDC, BYTES_PER_MESSAGE, var_instance=instance)
     if size is not None and most and size > most:
         raise TooLarge("FormatViolation", "%s of %d bytes exceeds BytesPerMessage%s %d"
                        % (instance, size, instance, most))
-    most = model.int_value(DDC, "ItemsPerMessage", var_instance=instance)
+    most = model.int_value(DDC, ITEMS_PER_MESSAGE, var_instance=instance)
     if most and count > most:
+        if instance == "GetVariables":
+            return True
         raise TooLarge("OccurrenceConstraintViolation", "%d items exceed ItemsPerMessage%s %d"
                        % (count, instance, most))
+    return False
 
 
 def _resolve(model, item):
@@ -60,8 +66,11 @@ def get_variables(model, payload, size=None):
     `size` is the request frame's length in bytes, checked against
     BytesPerMessageGetVariables."""
     items = payload["getVariableData"]
-    _limits(model, "GetVariables", len(items), size)
-    longest = model.value_limit("ReportingValueSize", 2500)
+    if _limits(model, "GetVariables", len(items), size):
+        # B06.FR.01 keeps one result per item; each is refused, none read.
+        return {"getVariableResult": [_result(item, item.get("attributeType", "Actual"), "Rejected",
+                                              "TooManyElements") for item in items]}
+    longest = model.value_limit(REPORTING_VALUE_SIZE, 2500)
     results = []
     for item in items:  # B06.FR.01: one result per item, in order
         d, attr, status = _resolve(model, item)

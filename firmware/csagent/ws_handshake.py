@@ -12,6 +12,7 @@ from .ws import WebSocketError
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _MAX_HEADERS = const(50)
+_MAX_LINE = const(1024)  # bytes in one line of the answer
 
 
 def parse_url(url):
@@ -47,6 +48,21 @@ def basic_auth(user, password):
     return "Basic " + binascii.b2a_base64(token).strip().decode()
 
 
+async def _line(reader):
+    """One line of the server's answer, refused past _MAX_LINE bytes: a
+    stream's readline() has no limit, and a peer that never ends its line
+    must not fill the heap."""
+    line = bytearray()
+    while line[-1:] != b"\n":
+        c = await reader.read(1)
+        if not c:
+            break
+        if len(line) >= _MAX_LINE:
+            raise WebSocketError("handshake response line longer than %d bytes" % _MAX_LINE)
+        line += c
+    return bytes(line)
+
+
 async def handshake(reader, writer, host, port, path, secure, subprotocol, user, password):
     """Send the upgrade request and check the answer: status 101, Upgrade,
     Sec-WebSocket-Accept, no extensions, exactly our subprotocol."""
@@ -60,14 +76,14 @@ async def handshake(reader, writer, host, port, path, secure, subprotocol, user,
         req += "Authorization: " + basic_auth(user, password) + "\r\n"
     writer.write((req + "\r\n").encode())
     await writer.drain()
-    status = await reader.readline()
+    status = await _line(reader)
     parts = status.split()
     if len(parts) < 2 or parts[1] != b"101":
         text = "".join(chr(c) if 32 <= c < 127 else " " for c in status[:80]).strip()
         raise WebSocketError("handshake refused: " + (text or "connection closed before any answer"))
     got = {}
     for _ in range(_MAX_HEADERS):
-        line = (await reader.readline()).decode()
+        line = (await _line(reader)).decode()
         if not line.strip():
             break
         colon = line.find(":")

@@ -1,7 +1,7 @@
 """csagent.board_base and csagent.board_mcu, the hardware-free part of the
 boards, on CPython and the MicroPython unix port: first-start settings,
 certificates, time over the port's epoch, the charge controller's files,
-the RTC tuple, and the wait for a link to settle."""
+the connector status, the RTC tuple, and the wait for a link to settle."""
 import asyncio
 import json
 import os
@@ -82,6 +82,31 @@ def test_charging_file_and_evse_resets():
         board.reset_evse(2)
         with open(board.flash + "/evse_resets") as f:
             assert f.read() == "1\n2\n"
+    finally:
+        rmtree(board.flash)
+
+
+def test_connector_status_file_and_its_changes():
+    board = _board()
+    board.connectors = [(1, 1), (2, 1)]
+
+    async def changes():
+        await asyncio.wait_for(board.status_changed(), 1)  # the first call returns at once
+        try:
+            await asyncio.wait_for(board.status_changed(), 1.5)
+            raise AssertionError("no change, yet status_changed returned")
+        except asyncio.TimeoutError:
+            pass
+        _write(board.flash + "/connector_status", "2 1 Occupied\n")
+        await asyncio.wait_for(board.status_changed(), 3)
+    try:
+        assert board.connector_status(1, 1) == "Available"  # no file: the charge controller said nothing
+        _write(board.flash + "/connector_status", "1 1 Faulted\n2 1 Charging\n1 2 Reserved\nnonsense\n")
+        assert board.connector_status(1, 1) == "Faulted"
+        assert board.connector_status(2, 1) == "Available"  # not a ConnectorStatusEnumType value
+        _write(board.flash + "/connector_status", "")
+        asyncio.run(changes())
+        assert board.connector_status(2, 1) == "Occupied"
     finally:
         rmtree(board.flash)
 

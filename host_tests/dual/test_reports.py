@@ -45,6 +45,18 @@ def reports_for(model, sink):
     return Reports(model, sink.call, lambda: NOW)
 
 
+class Stalls(Sink):
+    """A Sink whose second call never gets an answer."""
+
+    stalled = False
+
+    async def call(self, action, payload):
+        if self.calls == 1 and not self.stalled:
+            self.stalled = True
+            await asyncio.sleep(3600)
+        return await Sink.call(self, action, payload)
+
+
 def run_report(answer):
     """Run what follows an Accepted answer to its end."""
     response, after = answer
@@ -91,7 +103,7 @@ def test_full_inventory_is_the_whole_model_in_file_order(flash):
         {"requestId": 3, "reportBase": "FullInventory"}))
     entries = reassemble(sink.parts(), 3)
     assert entries == list(m.variables())
-    assert len(entries) == 44 and len(sink.frames) > 1
+    assert len(entries) == 81 and len(sink.frames) > 1
     check_limits(sink, 16, 4096)
 
 
@@ -102,7 +114,7 @@ def test_one_item_per_message(flash):
     run_report(reports_for(m, sink).get_base_report(
         {"requestId": 4, "reportBase": "FullInventory"}))
     assert reassemble(sink.parts(), 4) == list(m.variables())
-    assert len(sink.frames) == 44
+    assert len(sink.frames) == 81
     check_limits(sink, 1, 4096)
 
 
@@ -305,7 +317,6 @@ def test_failed_message_on_a_live_link_starts_over_from_seq_0(flash):
     m = open_model(flash, write_defaults(flash, host_lines(ItemsPerMessage="4")))
     sink = Sink({2: CallFailed("timeout")})
     r = reports_for(m, sink)
-    r.online()
     run_report(r.get_base_report({"requestId": 8, "reportBase": "FullInventory"}))
     parts = sink.parts()
     assert [p["seqNo"] for p in parts[:2]] == [0, 1]
@@ -317,7 +328,6 @@ def test_report_given_up_after_attempts(flash):
     m = open_model(flash)
     sink = Sink({n: CallFailed("CALLERROR FormatViolation") for n in range(ATTEMPTS)})
     r = reports_for(m, sink)
-    r.online()
     run_report(r.get_base_report({"requestId": 8, "reportBase": "FullInventory"}))
     assert sink.calls == ATTEMPTS and sink.frames == []
     assert r.get_report({"requestId": 9})[0]["status"] == "Accepted"  # the slot is free again
@@ -329,7 +339,6 @@ def test_lost_link_pauses_the_report_until_online(flash):
     for lost in (ConnectionClosed(1006, "gone"), CallFailed("connection closed 1006")):
         sink = Sink({3: lost})
         r = reports_for(m, sink)
-        r.online()
         answer = r.get_base_report({"requestId": 10, "reportBase": "FullInventory"})
         if isinstance(lost, CallFailed):
             r.offline()  # Agent.session ends before the report hears of the loss
@@ -337,13 +346,34 @@ def test_lost_link_pauses_the_report_until_online(flash):
         assert len(sink.frames) == 3
         assert r.get_report({"requestId": 11})["status"] == "Rejected"  # still under way
 
-        async def reconnect():
-            r.online()
-            for _ in range(100):
-                await asyncio.sleep(0)
-        asyncio.run(reconnect())
+        assert r.waiting()
+        asyncio.run(r.resume())  # Agent.online, once Accepted on the next link
         assert reassemble(sink.parts()[3:], 10) == list(m.variables())
         assert r.get_report({"requestId": 11})[0]["status"] == "Accepted"
+
+
+@with_flash
+def test_report_cancelled_with_its_connection_waits_to_start_over(flash):
+    m = open_model(flash, write_defaults(flash, host_lines(ItemsPerMessage="4")))
+    sink = Stalls()
+    r = reports_for(m, sink)
+    answer = r.get_base_report({"requestId": 14, "reportBase": "FullInventory"})
+
+    async def connection_ends():
+        task = asyncio.create_task(answer[1]())
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert sink.stalled  # the second NotifyReport gets no answer
+        task.cancel()  # Tasks.stop() at the end of Agent.session
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+    asyncio.run(connection_ends())
+    assert r.waiting() and r.busy()
+    asyncio.run(r.resume())
+    assert not r.busy()
+    assert reassemble(sink.parts()[1:], 14) == list(m.variables())  # seqNo 0 again
 
 
 @with_flash
@@ -354,7 +384,6 @@ def test_a_report_that_became_empty_is_closed_by_an_empty_message(flash):
     ]))
     sink = Sink({0: CallFailed("timeout")})
     r = reports_for(m, sink)
-    r.online()
     answer = r.get_report({"requestId": 12, "componentCriteria": ["Problem"]})
     m.set_value("Pump", "Problem", "false")  # solved before the report starts over
     run_report(answer)

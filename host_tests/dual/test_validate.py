@@ -33,12 +33,10 @@ def test_known_lists_the_received_messages_only():
     assert not known("Authorize") and not known("DataTransfer", response=True)
 
 
-def test_unknown_action_raises_key_error():
-    try:
-        check("Authorize", {})
-    except KeyError:
-        return
-    assert False, "no KeyError"
+def test_action_without_table_is_an_internal_error():
+    code, text = check("Authorize", {})
+    assert code == "InternalError" and "Authorize request" in text
+    assert check("DataTransfer", {}, True)[0] == "InternalError"
 
 
 def test_valid_payloads_pass():

@@ -111,18 +111,17 @@ def test_get_unset_attribute_and_cut_values(flash):
 
 
 @with_flash
-def test_get_limits_give_callerrors(flash):
+def test_get_limits(flash):
     m = open_model(flash)
     most = m.int_value(DDC, "ItemsPerMessage", var_instance="GetVariables")
     size = m.int_value(DDC, "BytesPerMessage", var_instance="GetVariables")
     payload = {"getVariableData": [item(COMM, "HeartbeatInterval")] * most}
     assert len(get_variables(m, payload, size)["getVariableResult"]) == most
     payload["getVariableData"].append(item(COMM, "HeartbeatInterval"))
-    try:
-        get_variables(m, payload)
-        raise AssertionError("no CALLERROR")
-    except TooLarge as e:  # B06.FR.16
-        assert e.args[0] == "OccurrenceConstraintViolation" and e.code == e.args[0]
+    results = get_variables(m, payload)["getVariableResult"]  # TC_B choice, not B06.FR.16's CALLERROR
+    assert statuses(results) == ["Rejected"] * (most + 1)
+    assert {r["attributeStatusInfo"]["reasonCode"] for r in results} == {"TooManyElements"}
+    assert all("attributeValue" not in r for r in results)
     try:
         get_variables(m, {"getVariableData": [item(COMM, "HeartbeatInterval")]}, size + 1)
         raise AssertionError("no CALLERROR")
