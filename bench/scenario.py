@@ -216,7 +216,8 @@ def run():
         row("heap in use once online, after the scenario's reset", lambda w: kb(w["online"])),
         row("working heap once online (in use minus code)",
             lambda w: kb(w["online"] - w["code"]) if w["online"] else "n/a"),
-        row("peak working heap: the most in use after a collection, between messages, minus code",
+        row("peak working heap: the most in use after a collection (at connect, each heartbeat, each"
+            " on-demand module), minus code",
             lambda w: kb(w["peak"] - w["code"]) if w["peak"] else "n/a", "24 KB, 64-bit"),
         row("smallest `-X heapsize` that passes the scenario (bisected, 4 KB steps)",
             lambda w: "%d KB" % w["smallest"] if w["smallest"] else "over the bisection range",

@@ -47,7 +47,9 @@ def test_bytecode_for_every_architecture(mip, tmp_path):
 
 
 def test_every_module_imports_on_the_unix_port(mip):
-    script = "import sys\nfor m in %r:\n    __import__('csagent.' + m)\n    assert sys.modules['csagent.' + m].__file__.endswith('.mpy')\nprint('imported', len(%r))\n" % (MODULES, MODULES)
+    script = ("import sys\nfor m in %r:\n    __import__('csagent.' + m)\n"
+              "    assert sys.modules['csagent.' + m].__file__.endswith('.mpy')\n"
+              "print('imported', len(%r))\n" % (MODULES, MODULES))
     r = run_micropython(["-c", script], [mip], heap="512K")
     assert r.returncode == 0 and "imported %d" % len(MODULES) in r.stdout, r.stdout + r.stderr
 

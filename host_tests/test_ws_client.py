@@ -41,6 +41,9 @@ async def step(conn, op, args):
         await conn.send(args[0])
     elif op == "send_fill":
         await conn.send(args[1] * args[0])
+    elif op == "send_repeat":
+        for _ in range(args[0]):
+            await conn.send(args[2] * args[1])
     elif op == "send_together":
         await asyncio.gather(*[conn.send(c * args[0]) for c in args[1]])
     elif op == "recv":
@@ -377,6 +380,18 @@ def test_close_against_silent_peer_is_bounded(peer, client):
     assert results(log)[1] is None and 1800 <= log[1][2] <= 3500, log  # CLOSE_WAIT is 2 s
     assert closed(1000)(results(log)[2]), log
     assert wait_seen(peer, 1) == ["CLOSE"]
+
+
+def test_send_to_a_peer_that_never_reads_is_bounded(peer, client):
+    async def handler(reader, writer):
+        await accept_sans_io(reader, writer)
+        await asyncio.sleep(60)  # reads nothing more: the socket buffers fill up
+    port = peer.serve_raw(handler)
+    log = client({"url": url(port), "connect": {"timeout": 1}, "steps": [["send_repeat", 400, 60000, "x"]]},
+                 timeout=60)
+    _, result, ms = log[1]
+    assert closed(1006)(result) and result["reason"].startswith("send failed"), log
+    assert ms < 30000, log
 
 
 def test_handshake_timeout(peer, client):

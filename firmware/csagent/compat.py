@@ -27,23 +27,18 @@ _high = [0]  # the most heap in use seen after a collection
 
 def collect():
     """Free garbage now on MicroPython (a no-op cost on CPython), and note
-    the heap still in use: its highest value is the agent's high-water mark."""
+    the heap still in use: its highest value is the agent's high-water mark.
+    From then on MicroPython collects by itself once a quarter of the heap
+    now free has been allocated (gc.threshold), rather than the agent after
+    every message: a collection costs about as much as answering a small
+    request, and more on a board's larger heap. An allocation the free heap
+    cannot serve still collects first, as always."""
     import gc
     gc.collect()
     if hasattr(gc, "mem_alloc"):
         _high[0] = max(_high[0], gc.mem_alloc())
-
-
-def collect_by_need(share=4):
-    """Collect now, then let MicroPython collect by itself once a `share`-th
-    of the heap free now has been allocated (gc.threshold), rather than after
-    every message: a collection costs about as much as answering a small
-    request, and a board's larger heap only makes it dearer. An allocation
-    the free heap cannot serve still collects first, as always."""
-    import gc
-    collect()
     if hasattr(gc, "threshold"):
-        gc.threshold(max(4096, gc.mem_free() // share))
+        gc.threshold(max(4096, gc.mem_free() // 4))
 
 
 def heap():

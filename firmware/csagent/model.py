@@ -26,16 +26,17 @@ are writable SHALL have ... persistent = true").
 
 RAM stays small whatever the model's size: loading streams the file and
 keeps only a hash of each variable's key -> the offset of its line; a lookup
-reads that one line again, unless it is among the few definitions used last
-(a GetVariables reads five: its limits and the variable), which are kept
-parsed, because parsing a line costs more than the rest of a request.
-Values set since then override the defaults: persistent ones in the store
-under "_dm/<key>", the others in RAM.
+reads that one line again, unless it is among the few definitions used last,
+which are kept parsed: parsing a line costs more than the rest of a request.
+The int values a request is checked against (ItemsPerMessage ...) are kept
+until the next write. Values set since then override the defaults:
+persistent ones in the store under "_dm/<key>", the others in RAM.
 Names and instances match case-insensitively, as the Component and Variable
 types define them.
 """
 import json
 
+from .compat import const
 from .log import log
 from .names import BASIC_AUTH_PASSWORD, DDC, REPORTING_VALUE_SIZE, SEC
 from .values import DATA_TYPES, LISTS, check_value, limit
@@ -45,7 +46,8 @@ ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
 MUTABILITIES = ("ReadOnly", "WriteOnly", "ReadWrite")
 _SEPARATORS = "/@:#"
 _CHARACTERISTICS = ("unit", "dataType", "minLimit", "maxLimit", "valuesList")
-_KEPT = 6  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
+_KEPT = const(4)  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
+_INTS = const(8)  # int_value() answers kept: the limits every request is checked against
 
 
 def component_key(name, evse=None, connector=None, instance=None):
@@ -167,6 +169,7 @@ class DeviceModel:
         self._checks = {}
         self._watchers = []
         self._recent = []  # (names asked, definition), most recently used first
+        self._ints = {}  # int_value() answers since the last write
         number = 0
         with open(defaults_path, "rb") as f:
             for offset, line in _lines(f):
@@ -275,11 +278,24 @@ class DeviceModel:
         return self.current(d, attr)
 
     def int_value(self, component, variable, default=None, **where):
-        v = self.value(component, variable, **where)
+        """The value as an int, or default. Kept until the next write: the
+        limits a request is checked against are read for every request."""
+        asked = (component, variable, default, where.get("evse"), where.get("connector"),
+                 where.get("comp_instance"), where.get("var_instance"))
+        ints = self._ints
+        if asked in ints:
+            return ints[asked]
+        d = self.definition(component, variable, *asked[3:])
+        v = None if d is None or self.attribute(d) is None else self.current(d)
         try:
-            return int(v)
+            n = int(v)
         except (TypeError, ValueError):
-            return default
+            n = default
+        if d is None or self._slot(d, "Actual") not in self._providers:  # a provider's value moves
+            if len(ints) >= _INTS:
+                ints.clear()
+            ints[asked] = n
+        return n
 
     def characteristics(self, component, variable, **where):
         """VariableCharacteristics of a variable (e.g. the valuesList of
@@ -292,7 +308,7 @@ class DeviceModel:
         c = {"supportsMonitoring": d.get("supportsMonitoring", False)}
         for name in _CHARACTERISTICS:
             v = d.get(name)
-            if isinstance(v, str) and name != "valuesList" and name != "unit" and name != "dataType":
+            if isinstance(v, str) and name in ("minLimit", "maxLimit"):
                 v = float(v) if "." in v else int(v)  # a limit written as a decimal string
             if v is not None:
                 c[name] = v
@@ -329,6 +345,7 @@ class DeviceModel:
         if self.attribute(d, attr).get("persistent"):
             self.store_batch([(d, attr, text)])
         else:
+            self._ints = {}
             self._live[self._slot(d, attr)] = text
 
     def store_batch(self, changes):
@@ -340,6 +357,7 @@ class DeviceModel:
             if self.current(d, attr) != value:
                 batch[self._slot(d, attr)] = value
         if batch:
+            self._ints = {}
             self.store.commit(batch)
 
     def apply_install(self, settings):
@@ -363,6 +381,7 @@ class DeviceModel:
     def provide(self, component, variable, fn, attr="Actual", **where):
         """Let fn() give the value on every read, for what changes by itself
         (ClockCtrlr.DateTime)."""
+        self._ints = {}
         self._providers[self._slot(self._find(component, variable, attr, where), attr)] = fn
 
     def add_check(self, component, variable, fn, **where):

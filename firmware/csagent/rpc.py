@@ -12,7 +12,7 @@ import json
 import os
 
 from .actions import known
-from .compat import collect_by_need, const
+from .compat import collect, const
 from .log import log
 
 _CALL = const(2)
@@ -45,14 +45,18 @@ def pieces(obj, depth=0):
     if isinstance(obj, dict):
         sep = "{"
         for key in obj:
-            yield sep + json.dumps(key) + ":"
-            yield from pieces(obj[key], depth + 1)
+            item = obj[key]
+            if item is None or isinstance(item, (str, int, float)):  # a scalar: with its key
+                yield sep + json.dumps(key) + ":" + json.dumps(item)
+            else:
+                yield sep + json.dumps(key) + ":"
+                yield from pieces(item, depth + 1)
             sep = ","
         yield "}" if sep == "," else "{}"
     elif isinstance(obj, (list, tuple)):
         sep = "["
         for item in obj:
-            if depth > 1 and isinstance(item, dict):
+            if item is None or isinstance(item, (str, int, float)) or (depth > 1 and isinstance(item, dict)):
                 yield sep + json.dumps(item)
             else:
                 yield sep
@@ -100,7 +104,7 @@ class Rpc:
     async def serve(self):
         """Answer frames until the connection closes; never raises for bad input."""
         from .ws import ConnectionClosed, MessageTooLarge
-        collect_by_need()
+        collect()  # and MicroPython collects by itself from here (compat.collect)
         try:
             while True:
                 try:

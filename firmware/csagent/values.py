@@ -3,6 +3,7 @@ the VariableCharacteristics type): the check the device model applies to
 its defaults and station-internal updates, and SetVariables to requests.
 """
 from .clock import is_datetime
+from .compat import const
 
 DATA_TYPES = ("string", "decimal", "integer", "dateTime", "boolean",
               "OptionList", "SequenceList", "MemberList")
@@ -25,7 +26,7 @@ def _digits(text):
     return text != "" and all("0" <= c <= "9" for c in text)
 
 
-_SCALE = 1000000  # decimals have at most 6 places: numbers are compared in millionths
+_SCALE = const(1000000)  # decimals have at most 6 places: numbers are compared in millionths
 
 
 def _number(text, integer):
@@ -39,7 +40,7 @@ def _number(text, integer):
         return None
     if dot and (integer or not _digits(fraction) or len(fraction) > 6):
         return None
-    n = int(whole) * _SCALE + (int((fraction + "00000")[:6]) if dot else 0)
+    n = int(whole) * _SCALE + (int(fraction) * 10 ** (6 - len(fraction)) if dot else 0)
     n = -n if negative else n
     if integer and not _INT_MIN * _SCALE <= n <= _INT_MAX * _SCALE:
         return None

@@ -42,10 +42,10 @@ def _resolve(model, item):
     where = {"evse": evse["id"] if evse else None,
              "connector": evse.get("connectorId") if evse else None,
              "comp_instance": comp.get("instance")}
-    if not model.has_component(comp["name"], **where):
-        return None, attr, "UnknownComponent"  # B05.FR.04, B06.FR.06, B06.FR.15
     d = model.definition(comp["name"], var["name"], var_instance=var.get("instance"), **where)
-    if d is None:
+    if d is None:  # a known variable has a known component: this test only when needed
+        if not model.has_component(comp["name"], **where):
+            return None, attr, "UnknownComponent"  # B05.FR.04, B06.FR.06, B06.FR.15
         return None, attr, "UnknownVariable"  # B05.FR.05, B06.FR.07, B06.FR.15
     if model.attribute(d, attr) is None:
         return None, attr, "NotSupportedAttributeType"  # B05.FR.06, B06.FR.08

@@ -301,5 +301,23 @@ def test_recent_definitions_stay_few_and_right(flash):
         for i in range(20):
             assert m.value("C", "V%d" % i) == str(i)
             assert m.value("c", "v%d" % i) == str(i)  # another spelling, same variable
-    assert len(m._recent) == 6
+    assert len(m._recent) == 4
     assert m.definition("C", "V99") is None and m.definition("C:x", "V1") is None
+
+
+@with_flash
+def test_int_values_follow_every_write(flash):
+    m = open_model(flash)
+    assert m.int_value(COMM, "HeartbeatInterval") == 300
+    m.set_value(COMM, "HeartbeatInterval", 60)  # persistent: through the store
+    assert m.int_value(COMM, "HeartbeatInterval") == 60
+    live = write_defaults(flash, [var("C", "N", value="5", mutability="ReadOnly")], "live.jsonl")
+    m = open_model(flash, live)
+    assert m.int_value("C", "N") == 5 and m.int_value("C", "Missing", 7) == 7
+    m.set_value("C", "N", 6)  # not persistent: in RAM
+    assert m.int_value("C", "N") == 6
+    m.provide("C", "N", lambda: "8")
+    assert m.int_value("C", "N") == 8
+    for i in range(40):  # a bounded number of answers is kept
+        m.int_value("C", "V%d" % i, i)
+    assert len(m._ints) <= 8 and m.int_value("C", "N") == 8

@@ -89,6 +89,16 @@ def test_mask_round_trip_and_reference():
     assert bytes(buf) == data
 
 
+def test_mask_of_every_short_range():
+    data = bytes(range(256)) * 2
+    for start in (0, 2, 14):
+        for end in list(range(start, start + 70)) + [start + 255, start + 256, start + 257, start + 300]:
+            buf = bytearray(data)
+            mask(buf, KEY, start, end)
+            want = data[:start] + bytes(b ^ KEY[i % 4] for i, b in enumerate(data[start:end])) + data[end:]
+            assert bytes(buf) == want, (start, end)
+
+
 def test_mask_from_offset_leaves_header_alone():
     buf = bytearray(b"HEAD" + b"abcdefg")
     mask(buf, KEY, 4)
