@@ -28,7 +28,12 @@ MODULES = sorted(f[:-3] for f in os.listdir(DUAL) if f.startswith("test_") and f
 INSTALL = {"identity": "CS-EMU", "csms_url": "ws://127.0.0.1:9/ocpp", "interface": "Wireless0"}
 # Dual tests known to fail on the Pico W, with why; a listed test that passes
 # fails this suite too, so the list is kept true.
-KNOWN_FAILURES = {}
+KNOWN_FAILURES = {
+    "test_variables": {
+        "test_integer_and_decimal_forms": "rp2 floats are single precision: float('22000.000001') == "
+                                          "22000.0, so a decimal above maxLimit 22000 is accepted (issue 13, item 4)",
+    },
+}
 
 
 def write_tree(tree, files):
@@ -112,7 +117,7 @@ def dual_tree(tree):
         rel = os.path.relpath(src, ROOT)
         dest = os.path.join(tree, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        subprocess.run([build.MPY_CROSS, "-march=armv6m", "-o", dest, src], check=True)
+        subprocess.run([build.MPY_CROSS, "-march=armv6m", "-s", rel, "-o", dest, src], check=True)
     os.makedirs(os.path.join(tree, "boards", "host"))
     shutil.copy(os.path.join(ROOT, "boards", "host", "model.jsonl"), os.path.join(tree, "boards", "host"))
     return tree
