@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: run test bench build deploy clean
+.PHONY: run test bench build deploy clean firmware firmware-deps firmware-test
 
 $(READY): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,19 @@ bench: $(READY)
 
 build: $(READY)
 	$(BIN)/python tools/build.py $${BOARD:+--board "$$BOARD"}
+
+# make firmware BOARD=unix32|picow [MICROPY_DIR=<MicroPython v1.28.0 tree>]: the agent
+# frozen into an image, build/firmware/<board>/ (tools/firmware.py). Default tree: the kit.
+firmware: $(READY) firmware-deps
+	$(BIN)/python tools/firmware.py --board "$${BOARD:-unix32}"
+
+# The host packages the firmware builds need, installed with apt where it is available.
+firmware-deps:
+	tools/firmware_deps.sh
+
+# Both images, then the end-to-end suite on the 32-bit one with the agent frozen in it.
+firmware-test: $(READY) firmware-deps
+	$(BIN)/python tools/firmware_test.py
 
 # make deploy PORT=/dev/ttyUSB0 BOARD=esp32|rp2040 ID=CS-001 CSMS=wss://host/ocpp
 #   [PASSWORD=...] [CAFILE=ca.pem] [WIFI_SSID=... WIFI_PASSWORD=...] [DEPLOY_ARGS=--dry-run]

@@ -36,16 +36,18 @@ micropython.qstr_info()
 """
 
 
-def code_heap(out, romfs=None):
+def code_heap(out, romfs=None, binary=None):
     """(heap the imported agent and its start-up objects take, heap in use
-    before it: the ROMFS image when there is one, names interned by then)."""
+    before it: the ROMFS image when there is one, names interned by then).
+    binary: another unix-port build; with out None, one with the agent frozen in."""
     flash = tempfile.mkdtemp(prefix="bench-flash-")
     probe = os.path.join(flash, "probe.py")
     with open(probe, "w") as f:  # with an image, mounted first as tools/station.py --romfs does
         f.write((ROMFS_MOUNT % romfs if romfs else "") + CODE_PROBE)
-    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
-    r = subprocess.run([micropython, "-X", "heapsize=512K", probe, flash], capture_output=True, text=True,
-                       env=dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen"))
+    micropython = binary or os.path.join(os.path.dirname(sys.executable), "micropython")
+    env = dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen" if out else ".frozen",
+               CSAGENT_DEFAULTS=os.path.join(ROOT, "boards", "host", "model.jsonl"))
+    r = subprocess.run([micropython, "-X", "heapsize=512K", probe, flash], capture_output=True, text=True, env=env)
     lines = r.stdout.splitlines()
     base, code = (int(w) for w in lines[-2].split())
     names = int(lines[-1].split("n_qstr=")[1].split(",")[0])

@@ -12,23 +12,36 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 from csms import Csms  # noqa: E402,F401  (tools/csms.py)
 
 STATION_PY = os.path.join(ROOT, "tools", "station.py")
+# make firmware-test: every MicroPython station runs the agent frozen in this
+# binary (the 32-bit unix build) at this heap, whatever heap or ROMFS the test
+# chose for the 64-bit port's .mpy files
+FIRMWARE = os.environ.get("CSAGENT_MICROPYTHON")
+FIRMWARE_HEAP = os.environ.get("CSAGENT_HEAP")
+if FIRMWARE and not FIRMWARE_HEAP:
+    raise RuntimeError("CSAGENT_MICROPYTHON wants CSAGENT_HEAP (e.g. 48K) beside it")
 
 
 class StationProcess:
     """One station process; its stderr log goes to <state>.log."""
 
     def __init__(self, state, csms_url, station_id="CS001", runtime="micropython", password=None,
-                 cafile=None, heap=None, install=None, romfs=False):
+                 cafile=None, heap=None, install=None, romfs=False, unix_port=None, micropython=None):
         self.state = str(state)
         self.args = ["--csms", csms_url, "--id", station_id, "--state", self.state, "--runtime", runtime]
         if password:
             self.args += ["--password", password]
         if cafile:
             self.args += ["--cafile", cafile]
+        if FIRMWARE and runtime == "micropython" and not micropython:
+            heap, romfs, unix_port, micropython = FIRMWARE_HEAP, False, None, FIRMWARE
+        if micropython:  # a unix-port binary with the agent frozen in it
+            self.args += ["--micropython", micropython]
         if heap:
             self.args += ["--heap", str(heap)]
         if romfs:
             self.args.append("--romfs")
+        if unix_port:
+            self.args += ["--unix-port", unix_port]
         # extra first-start settings, beside the ones station.py writes
         self.install = dict(install, identity=station_id, password=password, csms_url=csms_url) if install else None
         self.log_path = self.state + ".log"

@@ -32,28 +32,39 @@ def test_model_defaults_differ_from_the_host_only_in_identity(board, tmp_path):
     assert differ == {"Model": MODELS[board], "SerialNumber": ""}
 
 
-def run_manifest(board):
-    """Execute boards/<board>/manifest.py as MicroPython's makemanifest does
-    (from its own directory); the files and packages it names."""
-    here = os.path.join(ROOT, "boards", board)
+def run_manifest(path):
+    """Execute a manifest as MicroPython's makemanifest does: paths relative
+    to its own file, relative includes followed; the files and packages it
+    names, and the port's or board's manifests it includes."""
+    here = os.path.dirname(path)
     named = []
 
-    def path(p, base):
+    def full(p, base):
         return os.path.normpath(os.path.join(here, base, p))
 
+    def include(p, **kw):
+        if p.startswith("$("):
+            named.append(("include", p))
+        else:
+            named.extend(run_manifest(full(p, ".")))
+
     api = {
-        "include": lambda p, **kw: named.append(("include", p)),
-        "package": lambda p, files=None, base_path=".", opt=None: named.append(("package", path(p, base_path))),
-        "module": lambda p, base_path=".", opt=None: named.append(("module", path(p, base_path))),
+        "include": include,
+        "package": lambda p, files=None, base_path=".", opt=None: named.append(("package", full(p, base_path))),
+        "module": lambda p, base_path=".", opt=None: named.append(("module", full(p, base_path))),
     }
-    with open(os.path.join(here, "manifest.py")) as f:
-        exec(compile(f.read(), "manifest.py", "exec"), api)
+    with open(path) as f:
+        exec(compile(f.read(), path, "exec"), api)
     return named
 
 
-@pytest.mark.parametrize("board", BOARDS)
+def board_manifest(board):
+    return run_manifest(os.path.join(ROOT, "boards", board, "manifest.py"))
+
+
+@pytest.mark.parametrize("board", BOARDS + ("host",))
 def test_manifest_freezes_every_module_of_the_build(board):
-    named = run_manifest(board)
+    named = board_manifest(board)
     assert named[0][0] == "include" and named[0][1].startswith(("$(PORT_DIR)/", "$(BOARD_DIR)/"))
     frozen = set()
     for kind, path in named[1:]:
@@ -66,6 +77,17 @@ def test_manifest_freezes_every_module_of_the_build(board):
             frozen.add(os.path.basename(path))
     modules = set(rel for _, rel in build.sources(board) if rel.endswith(".py") and rel != "main.py")
     assert frozen == modules
+
+
+def test_boards_freeze_the_agent_the_32_bit_build_freezes():
+    """The ESP32 image cannot be built here; the unix32 one (host manifest,
+    make firmware-test) freezes the same agent package, from one list."""
+    def packages(board):
+        return [path for kind, path in board_manifest(board) if kind == "package"]
+    shared = run_manifest(os.path.join(ROOT, "boards", "common", "manifest.py"))
+    assert shared == [("package", os.path.join(ROOT, "firmware", "csagent"))]
+    for board in BOARDS + ("host",):
+        assert packages(board) == [shared[0][1]], board
 
 
 def test_mip_package_lists_the_agent():

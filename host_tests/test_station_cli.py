@@ -22,6 +22,13 @@ GOOD = ["--csms", "ws://127.0.0.1:9", "--id", "CS001"]
     ["--csms", "ws://127.0.0.1:9", "--id", "x" * 49, "--state", "S"],
     GOOD + ["--state", "S", "--bogus"],
     GOOD + ["--state", "S", "--romfs", "--runtime", "cpython"],
+    GOOD + ["--state", "S", "--micropython", "/no/such/micropython"],
+    GOOD + ["--state", "S", "--micropython", "FILE"],  # not executable
+    GOOD + ["--state", "S", "--micropython", sys.executable, "--romfs"],
+    GOOD + ["--state", "S", "--micropython", sys.executable, "--runtime", "cpython"],
+    GOOD + ["--state", "S", "--micropython", sys.executable, "--unix-port", sys.executable],
+    GOOD + ["--state", "S", "--unix-port", "/no/such/micropython"],
+    GOOD + ["--state", "S", "--unix-port", sys.executable, "--runtime", "cpython"],
 ])
 def test_bad_arguments(args, tmp_path):
     afile = tmp_path / "file"

@@ -10,7 +10,7 @@ import platform
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ORDER = ("agent", "validate", "store", "model", "reports", "scenario")
+ORDER = ("agent", "validate", "store", "model", "reports", "scenario", "tls")
 
 
 def main(names):

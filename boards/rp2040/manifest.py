@@ -6,7 +6,7 @@
 # (tools/deploy.py --frozen copies just those). Paths are relative to this file.
 # The Pico W's own manifest: the port's, plus the networking bundle.
 include("$(BOARD_DIR)/manifest.py")
-package("csagent", base_path="../../firmware")
+include("../common/manifest.py")  # the agent, as unix32 freezes it
 module("mcu.py", base_path="../common")
 module("ppp.py", base_path="../common")
 module("board.py")
