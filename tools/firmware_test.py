@@ -1,6 +1,7 @@
 """`make firmware-test`: build the firmware images, then run the end-to-end
 suite against the 32-bit unix build with the agent frozen in it, at the
-smallest heap BENCHMARKS.md reports for that build plus 8 KB of margin.
+smallest heap BENCHMARKS.md reports for that build plus 8 KB of margin, and
+the Pico W image on the emulated RP2040 (host_tests/test_emulated_pico.py).
 
   firmware_test.py [--heap BYTES] [pytest arguments...]
 """
@@ -54,10 +55,11 @@ def main(argv=None):
         sys.stderr.write("firmware_test.py: error: %s\n" % e)
         return 1
     artifact = images["unix32"]
-    env = dict(os.environ, CSAGENT_MICROPYTHON=artifact, CSAGENT_HEAP=str(heap))
+    env = dict(os.environ, CSAGENT_MICROPYTHON=artifact, CSAGENT_HEAP=str(heap), CSAGENT_PICOW=images["picow"])
     print("end-to-end suite on %s, heap %d bytes" % (os.path.relpath(artifact, ROOT), heap), flush=True)
     tests = sorted(glob.glob(os.path.join(ROOT, "host_tests", "test_e2e_*.py")))
     tests.append(os.path.join(ROOT, "host_tests", "test_firmware.py"))
+    tests.append(os.path.join(ROOT, "host_tests", "test_emulated_pico.py"))
     # the report-heap probe runs .mpy files on the 64-bit port itself: not a station
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-k", "not report_heap_does_not_grow"]
                           + tests + pytest_args, cwd=ROOT, env=env).returncode
