@@ -33,6 +33,11 @@ KNOWN_FAILURES = {
         "test_integer_and_decimal_forms": "rp2 floats are single precision: float('22000.000001') == "
                                           "22000.0, so a decimal above maxLimit 22000 is accepted (issue 13, item 4)",
     },
+    "test_store": {
+        "test_lines_stay_short": "MemoryError: a 500-key commit is one record, and store._line holds it "
+                                 "three times over (json.dumps, encode, the CRC prefix joined on), 38 KB "
+                                 "blocks the Pico W's 200 KB heap does not have free in one piece",
+    },
 }
 
 
@@ -42,6 +47,7 @@ SLOW = {
     "test_store": {
         "test_compaction": "443 s",
         "test_torn_fold": "338 s",
+        "test_torn_generation": "unfinished after 600 s",
     },
 }
 
@@ -207,8 +213,8 @@ def dual_params():
         for name, why in sorted(tests.items()):
             params.append(pytest.param(module, name, id="%s.%s" % (module, name), marks=pytest.mark.skipif(
                 not os.environ.get("CSAGENT_PICOW_SLOW"),
-                reason="too slow for CI on the emulated Pico W (%s; CSAGENT_PICOW_SLOW=1 runs it); "
-                       "the unix port runs it (test_dual_micropython.py)" % why)))
+                reason="%s.%s: too slow for CI on the emulated Pico W (%s; CSAGENT_PICOW_SLOW=1 runs it); "
+                       "the unix port runs it (test_dual_micropython.py)" % (module, name, why))))
     return params
 
 
