@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: run test bench build mip deploy clean firmware firmware-deps firmware-test
+.PHONY: run test bench build mip deploy clean firmware firmware-deps firmware-test emulator
 
 $(READY): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,9 +36,17 @@ firmware: $(READY) firmware-deps
 firmware-deps:
 	tools/firmware_deps.sh
 
-# Both images, then the end-to-end suite on the 32-bit one with the agent frozen in it.
-firmware-test: $(READY) firmware-deps
+# Both images, then the end-to-end suite on the 32-bit one with the agent frozen in it,
+# and the Pico W image on the emulated RP2040 (host_tests/test_emulated_pico.py).
+firmware-test: $(READY) firmware-deps emulator
 	$(BIN)/python tools/firmware_test.py
+
+# The emulated RP2040: rp2040js from npm, pinned in tools/emulator/package-lock.json.
+EMULATOR := tools/emulator/node_modules/.package-lock.json
+emulator: $(EMULATOR)
+$(EMULATOR): tools/emulator/package-lock.json
+	npm ci --prefix tools/emulator --no-audit --no-fund --loglevel=error
+	touch $@
 
 # make deploy PORT=/dev/ttyUSB0 BOARD=esp32|rp2040 ID=CS-001 CSMS=wss://host/ocpp
 #   [PASSWORD=...] [CAFILE=ca.pem] [WIFI_SSID=... WIFI_PASSWORD=...] [DEPLOY_ARGS=--dry-run]

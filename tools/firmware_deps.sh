@@ -1,5 +1,6 @@
 #!/bin/sh
-# Host packages the firmware builds need (the MicroPython kit's README lists them).
+# Host packages the firmware builds need (the MicroPython kit's README lists them),
+# and node with npm for the emulated Pico W (tools/emulator).
 # Installs them with apt where apt is available and we are root; otherwise says
 # in one line what is missing. Exit 0 when everything is present afterwards.
 PACKAGES="build-essential gcc-multilib pkg-config cmake gcc-arm-none-eabi libnewlib-arm-none-eabi xz-utils"
@@ -9,11 +10,13 @@ missing() {
     for p in $PACKAGES; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || out="$out $p"
     done
+    # node may come from elsewhere than Debian (with its own npm): the commands count
+    { command -v node && command -v npm; } >/dev/null 2>&1 || out="$out nodejs npm"
     echo "$out"
 }
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
-    for tool in gcc g++ make cmake pkg-config xz arm-none-eabi-gcc; do
+    for tool in gcc g++ make cmake pkg-config xz arm-none-eabi-gcc node npm; do
         command -v "$tool" >/dev/null 2>&1 || absent="$absent $tool"
     done
     [ -z "$absent" ] && exit 0

@@ -1,7 +1,8 @@
 """`make firmware-test`: build the firmware images, then run the end-to-end
 suite with every station on the 32-bit unix build, the agent frozen in it,
 at the smallest heaps BENCHMARKS.md reports for that build plus a margin:
-the ws:// tests at the whole scenario's, the wss:// tests at a TLS session's.
+the ws:// tests at the whole scenario's, the wss:// tests at a TLS session's;
+then the Pico W image on the emulated RP2040 (host_tests/test_emulated_pico.py).
 
   firmware_test.py [--heap BYTES] [--tls-heap BYTES] [pytest arguments...]
 
@@ -72,6 +73,10 @@ def main(argv=None):
         # the report-heap probe runs .mpy files on the 64-bit port itself: not a station
         code |= subprocess.run([sys.executable, "-m", "pytest", "-q", "-k", "not report_heap_does_not_grow"]
                                + tests + pytest_args, cwd=ROOT, env=env).returncode
+    print("the Pico W image on the emulated RP2040", flush=True)
+    env = dict(os.environ, CSAGENT_PICOW=images["picow"])
+    code |= subprocess.run([sys.executable, "-m", "pytest", "-q", os.path.join(ROOT, "host_tests",
+                            "test_emulated_pico.py")] + pytest_args, cwd=ROOT, env=env).returncode
     return code
 
 

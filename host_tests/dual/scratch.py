@@ -1,5 +1,6 @@
-"""Scratch directories for the dual-runtime tests (CPython and the unix port,
-which has neither tempfile nor shutil)."""
+"""Scratch directories for the dual-runtime tests (CPython, the unix port,
+which has neither tempfile nor shutil, and the emulated Pico W, whose
+filesystem is the board's littlefs and whose os has no getenv)."""
 import binascii
 import os
 
@@ -9,7 +10,8 @@ def _tmp():
         os.stat("/dev/shm")
         return "/dev/shm"  # RAM: fsync is free, byte-by-byte power cuts are quick
     except OSError:
-        return os.getenv("TMPDIR") or "/tmp"
+        getenv = getattr(os, "getenv", None)
+        return (getenv and getenv("TMPDIR")) or "/tmp"
 
 
 def scratch_path(kind):
