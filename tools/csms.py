@@ -244,6 +244,7 @@ def parse_args(argv=None):
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--client-ca")
+    p.add_argument("--quiet", action="store_true", help="print nothing per message (a fleet)")
     return p.parse_args(argv)
 
 
@@ -252,7 +253,8 @@ async def main(args):
         tls = server_tls(args.cert, args.key, args.client_ca) if args.cert else None
     except (OSError, ssl_module.SSLError) as e:
         sys.exit("csms.py: error: certificate: %s" % e)
-    csms = await Csms(args.port, args.boot.split(","), args.interval, password=args.password, ssl=tls).start()
+    csms = await Csms(args.port, args.boot.split(","), args.interval, password=args.password, ssl=tls,
+                      quiet=args.quiet).start()
     print("CSMS listening on %s://127.0.0.1:%d" % ("wss" if tls else "ws", csms.port), flush=True)
     await console(csms)
     await asyncio.Event().wait()
