@@ -148,6 +148,7 @@ class Csms:
         self.silent = set()  # actions left unanswered, to test the station's timeouts
         self.stations = {}
         self.connections = []  # station ids in connection order
+        self.sessions = []  # every Station, one per connection, to count all a station sent
         self.closed = []  # close codes seen from stations
         self.arrived = asyncio.Condition()
         self.server = None
@@ -189,6 +190,7 @@ class Csms:
         async with self.arrived:
             self.stations[station_id] = station
             self.connections.append(station_id)
+            self.sessions.append(station)
             self.arrived.notify_all()
         self.say("%s connected" % station_id)
         try:

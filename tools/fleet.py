@@ -91,7 +91,7 @@ def parse(argv):
         args.scenario_data = fleet_scenario.load(args.scenario)
     except fleet_scenario.ScenarioError as e:
         p.error("--scenario %s" % e)
-    if fleet_scenario.needs_proxy(args.scenario_data) and not args.csms.startswith("ws://"):
+    if fleet_scenario.needs_proxy(args.scenario_data, args.runtime) and not args.csms.startswith("ws://"):
         p.error("--scenario %s has faults on the wire, which need a ws:// CSMS" % args.scenario)
     if args.runtime == "micropython" and args.processes > 1:
         p.error("--runtime micropython runs a process per station already: leave out --processes")
@@ -133,7 +133,7 @@ class Fleet:
     async def run(self, duration):
         args = self.args
         os.makedirs(args.state, exist_ok=True)
-        if fleet_scenario.needs_proxy(self.scenario):
+        if fleet_scenario.needs_proxy(self.scenario, args.runtime):
             parts = urlsplit(args.csms)
             self.proxy = await Proxy(parts.hostname, parts.port or 80).start()
             self.csms_url = "ws://127.0.0.1:%d%s" % (self.proxy.port, parts.path)
@@ -154,23 +154,23 @@ class Fleet:
 
     def _station_maker(self):
         args = self.args
+        defaults = fleet_scenario.write_model(
+            os.path.join(args.state, "model-%d.jsonl" % self.first), self.scenario["model"])
         if args.runtime == "micropython":
             from fleet_mp import ProcessStation
 
             def make(i):
                 ident = args.id_pattern.format(n=i + 1)
-                return ProcessStation(i, ident, os.path.join(args.state, ident), self.csms_url, self.sink,
-                                      self.scenario["model"])
+                return ProcessStation(i, ident, os.path.join(args.state, ident), defaults, self.csms_url,
+                                      self.sink, self.scenario["install"])
             return make
         import fleet_station
         fleet_station.install(asyncio.get_running_loop())
-        defaults = fleet_station.model_defaults(
-            os.path.join(args.state, "model-%d.jsonl" % self.first), self.scenario["model"])
 
         def make(i):
             ident = args.id_pattern.format(n=i + 1)
             return fleet_station.Station(i, ident, os.path.join(args.state, ident), defaults, self.csms_url,
-                                         self.sink)
+                                         self.sink, self.scenario["install"])
         return make
 
     async def _start_all(self):

@@ -22,6 +22,11 @@ def percentile(values, p):
     return values[k]
 
 
+def _tally():
+    """What is counted of one action; outcomes as fleet_station names them."""
+    return {"count": 0, "latencies": [], "callerror": 0, "timeout": 0, "failed": 0, "cut": 0}
+
+
 class JsonSink:
     """A worker's events, one JSON line each, for the reporting process."""
 
@@ -115,7 +120,7 @@ class Collector:
     def call(self, station, action, ms, outcome, t=None):
         a = self.calls.get(action)
         if a is None:
-            a = self.calls[action] = {"count": 0, "latencies": [], "callerror": 0, "timeout": 0, "failed": 0}
+            a = self.calls[action] = _tally()
         a["count"] += 1
         b = self._bucket(t)
         b.messages += 1
@@ -124,6 +129,8 @@ class Collector:
             b.latencies.append(ms)
             return
         a[outcome] += 1
+        if outcome == "cut":  # the station's power or the run ended: no error
+            return
         b.errors += 1
         if station not in self.disturbed:
             self.unexpected[outcome] += 1
@@ -148,12 +155,12 @@ class Collector:
     def report(self, extra=None):
         actions = {}
         for name in sorted(set(REPORTED) | set(self.calls)):
-            a = self.calls.get(name) or {"count": 0, "latencies": [], "callerror": 0, "timeout": 0, "failed": 0}
+            a = self.calls.get(name) or _tally()
             lat = sorted(a["latencies"])
             actions[name] = {"count": a["count"], "answered": len(lat),
                              "p50_ms": _ms(percentile(lat, 50)), "p95_ms": _ms(percentile(lat, 95)),
                              "p99_ms": _ms(percentile(lat, 99)), "callerrors": a["callerror"],
-                             "timeouts": a["timeout"], "failed": a["failed"]}
+                             "timeouts": a["timeout"], "failed": a["failed"], "cut": a["cut"]}
         connections = sum(self.connections.values())
         report = {
             "stations": self.stations,

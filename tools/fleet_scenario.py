@@ -3,6 +3,7 @@
     name = "chaos"
     ramp = 50          # stations started per second; 0 starts all at once
     seed = 1           # which stations a share picks
+    message_timeout = 30  # the stations' MessageTimeout (their first profile's)
     [model]            # device-model defaults of every station
     "OCPPCommCtrlr.RetryBackOffWaitMinimum" = 2
     [[steps]]
@@ -17,6 +18,7 @@ but status and heartbeat marks its stations as disturbed: the errors and
 reconnections they then have were asked for.
 """
 import asyncio
+import json
 import os
 import random
 import tomllib
@@ -43,6 +45,7 @@ CALM = ("status", "heartbeat")
 STATUSES = ("Available", "Occupied", "Reserved", "Unavailable", "Faulted")
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = os.path.join(HERE, "scenarios", "steady.toml")
+MODEL = os.path.join(os.path.dirname(HERE), "boards", "host", "model.jsonl")
 
 
 class ScenarioError(ValueError):
@@ -59,7 +62,7 @@ def load(path):
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError("%s: %s" % (path, e))
     where = os.path.basename(path)
-    unknown = set(data) - {"name", "ramp", "seed", "model", "steps"}
+    unknown = set(data) - {"name", "ramp", "seed", "model", "steps", "message_timeout"}
     if unknown:
         raise ScenarioError("%s: unknown key %s" % (where, ", ".join(sorted(unknown))))
     ramp = data.get("ramp", 50)
@@ -68,12 +71,49 @@ def load(path):
     model = data.get("model", {})
     if not isinstance(model, dict) or not all(isinstance(v, (str, int, float, bool)) for v in model.values()):
         raise ScenarioError("%s: [model] wants \"Component.Variable\" = value" % where)
+    timeout = data.get("message_timeout", 30)
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 1:
+        raise ScenarioError("%s: message_timeout wants whole seconds, 1 or more" % where)
     steps = []
     for i, raw in enumerate(data.get("steps", [])):
         steps.append(_step(raw, "%s step %d" % (where, i + 1)))
+    model = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in model.items()}
+    try:
+        model_lines(model)
+    except ValueError as e:
+        raise ScenarioError("%s: %s" % (where, e))
     return {"name": data.get("name", os.path.splitext(where)[0]), "ramp": ramp, "seed": data.get("seed", 1),
-            "model": {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in model.items()},
+            "model": model, "install": {"message_timeout": timeout},
             "steps": sorted(steps, key=lambda s: s["at"])}
+
+
+def model_lines(overrides):
+    """The host board's model.jsonl lines with some values changed:
+    overrides maps "Component.Variable" (or "Component.Variable.Instance")
+    to the new Actual value. An unknown name is a ValueError."""
+    left = dict(overrides)
+    out = []
+    with open(MODEL) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            d = json.loads(line)
+            name = "%s.%s" % (d["component"], d["variable"])
+            if d.get("variableInstance"):
+                name += "." + d["variableInstance"]
+            if name in left:
+                d["attributes"][0]["value"] = left.pop(name)
+            out.append(json.dumps(d) + "\n")
+    if left:
+        raise ValueError("model has no variable %s" % ", ".join(sorted(left)))
+    return out
+
+
+def write_model(path, overrides):
+    """model_lines() in a file of its own, for the stations' boards."""
+    with open(path, "w") as f:
+        f.writelines(model_lines(overrides))
+    return path
 
 
 def _step(raw, where):
@@ -95,8 +135,12 @@ def _step(raw, where):
     return step
 
 
-def needs_proxy(scenario):
-    return any(s["do"] in WIRE for s in scenario["steps"])
+def needs_proxy(scenario, runtime="cpython"):
+    """Whether the stations reach the CSMS through the fault proxy: for
+    faults on the wire, and for going offline on MicroPython (a process's
+    socket can only be cut from outside)."""
+    wire = WIRE + (("offline",) if runtime == "micropython" else ())
+    return any(s["do"] in wire for s in scenario["steps"])
 
 
 def chosen(scenario, index, step, stations):
@@ -159,6 +203,8 @@ class Runner:
     async def offline(self, step, stations, index):
         async def act(st):
             st.go_offline()
+            if self.fleet.proxy:
+                self.fleet.proxy.drop({st.id})
             await asyncio.sleep(step["duration"])
             st.go_online()
         await self._spread(step, stations, act)

@@ -94,13 +94,13 @@ class Station:
     """A station's life: agents built and run one after another on the same
     flash (a power cut or a reset ends one), events sent to `sink`."""
 
-    def __init__(self, index, ident, flash, defaults, url, sink, password=None):
+    def __init__(self, index, ident, flash, defaults, url, sink, install=None):
         self.index = index
         self.id = ident
         self.flash = flash
         self.defaults = defaults
         self.url = url
-        self.password = password
+        self.install = install or {}  # more first-start settings (message_timeout)
         self.sink = sink
         self.state = "off"
         self.link_down = False
@@ -121,7 +121,7 @@ class Station:
         os.makedirs(self.flash, exist_ok=True)
         if not os.path.exists(os.path.join(self.flash, "store")):
             with open(os.path.join(self.flash, "install.json"), "w") as f:
-                json.dump({"identity": self.id, "password": self.password, "csms_url": self.url}, f)
+                json.dump(dict(self.install, identity=self.id, csms_url=self.url), f)
         self.life = asyncio.create_task(self._live(), context=contextvars.Context())
 
     async def _live(self):
@@ -288,6 +288,9 @@ async def _timed_call(self, action, payload, timeout):
     t = time.monotonic()
     try:
         result = await _rpc_call(self, action, payload, timeout)
+    except asyncio.CancelledError:  # the fleet stopped or the power went: sent, never answered
+        station.called(action, (time.monotonic() - t) * 1000, "cut", None)
+        raise
     except CallFailed as e:
         text = str(e.args[0]) if e.args else ""
         outcome = "timeout" if text == "timeout" else "callerror" if text.startswith("CALLERROR") else "failed"
@@ -320,27 +323,3 @@ def install(loop):
     Rpc.attach = _attach
     asyncio.open_connection = _tracked_open
     loop.set_task_factory(_task_factory)
-
-
-def model_defaults(path, overrides):
-    """Write the host board's model.jsonl to `path` with some values changed:
-    overrides maps "Component.Variable" (or "Component.Variable.Instance")
-    to the new Actual value. Unknown names are an error."""
-    left = dict(overrides)
-    out = []
-    with open(os.path.join(ROOT, "boards", "host", "model.jsonl")) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            d = json.loads(line)
-            name = "%s.%s" % (d["component"], d["variable"])
-            if d.get("variableInstance"):
-                name += "." + d["variableInstance"]
-            if name in left:
-                d["attributes"][0]["value"] = str(left.pop(name))
-            out.append(json.dumps(d) + "\n")
-    if left:
-        raise ValueError("model has no variable %s" % ", ".join(sorted(left)))
-    with open(path, "w") as f:
-        f.writelines(out)
-    return path
