@@ -212,6 +212,12 @@ class Proxy:
 
     async def _serve(self, reader, writer):
         try:
+            await self._link(reader, writer)
+        except asyncio.CancelledError:  # the proxy stops; asyncio's streams would print it
+            writer.transport.abort()
+
+    async def _link(self, reader, writer):
+        try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
         except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
             writer.transport.abort()

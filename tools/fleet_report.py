@@ -112,7 +112,7 @@ class Collector:
         elif kind == "csms":
             action, status = extra
             self.csms_requests[(action, status)] += 1
-            if status not in ("Accepted", "Scheduled"):
+            if status not in ("Accepted", "RebootRequired", "Scheduled"):
                 self.unexpected["csms_request_" + status] += 1
         elif kind == "reset":
             self.resets += 1

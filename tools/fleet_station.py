@@ -113,6 +113,7 @@ class Station:
         self.powered = asyncio.Event()
         self.powered.set()
         self.agent_task = None
+        self.end = asyncio.Event()  # set to end the agent's run (power cut, reset)
         self.life = None
         self.reset = False
 
@@ -130,11 +131,17 @@ class Station:
             ctx = contextvars.copy_context()
             ctx.run(CURRENT.set, self)
             self._set_state("booting")
+            self.end.clear()
             try:
                 agent = ctx.run(Agent, FleetBoard(self))
                 self.agent_task = asyncio.create_task(agent.run(), context=ctx)
-                await asyncio.wait({self.agent_task})
+                ender = asyncio.create_task(self.end.wait())
+                await asyncio.wait({self.agent_task, ender}, return_when=asyncio.FIRST_COMPLETED)
+                ender.cancel()
+                await _end(self.agent_task)
             except asyncio.CancelledError:
+                if self.agent_task:
+                    await asyncio.shield(_end(self.agent_task))
                 self._cut()
                 raise
             except Exception as e:  # the agent could not start: a board's watchdog would reset
@@ -159,8 +166,7 @@ class Station:
 
     def power_cut(self):
         self.powered.clear()
-        if self.agent_task:
-            self.agent_task.cancel()
+        self.end.set()
         self.sink.event("power_cut", self.id)
 
     def power_on(self):
@@ -169,8 +175,7 @@ class Station:
     def reset_requested(self):
         """The agent reset its board: end this run, start again at once."""
         self.reset = True
-        if self.agent_task:
-            asyncio.get_running_loop().call_soon(self.agent_task.cancel)
+        self.end.set()
 
     async def stop(self):
         self.life.cancel()
@@ -236,6 +241,14 @@ class Station:
 
     def log_path(self):
         return os.path.join(os.path.dirname(self.flash), "logs", self.id + ".log")
+
+
+async def _end(task):
+    """Cancel until it ends: on CPython 3.11 asyncio.wait_for can swallow a
+    cancel that comes as its inner wait completes (fixed in 3.12)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
 
 
 class _LogRouter:
