@@ -407,3 +407,28 @@ def test_bad_scenarios_get_one_line(tmp_path, text, message):
                         "--state", str(tmp_path / "s"), "--scenario", str(tmp_path / "bad.toml")],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and message in p.stderr, p.stderr
+
+
+def test_locust_user_class_reports_request_events(tmp_path):
+    """Headless Locust for a few seconds: the stations' calls are its requests."""
+    locust = os.path.join(os.path.dirname(sys.executable), "locust")
+
+    async def main():
+        csms = await Csms(interval=2, quiet=True).start()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                locust, "-f", os.path.join(ROOT, "tools", "fleet_locust.py"), "--headless", "-u", "2", "-r", "2",
+                "-t", "7s", "--host", "ws://127.0.0.1:%d" % csms.port, "--csv", str(tmp_path / "lc"),
+                "--only-summary", cwd=str(tmp_path), stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                env=dict(os.environ, FLEET_GROUP="3", FLEET_STATE=str(tmp_path / "state")))
+            assert await asyncio.wait_for(proc.wait(), 60) == 0
+        finally:
+            await csms.stop()
+        with open(tmp_path / "lc_stats.csv") as f:
+            rows = {(r[0], r[1]): r for r in (line.split(",") for line in f.read().splitlines()[1:])}
+        assert int(rows[("OCPP", "BootNotification")][2]) == csms_counts(csms, "BootNotification") == 6
+        assert int(rows[("OCPP", "Heartbeat")][2]) >= 6
+        assert int(rows[("WS", "connect")][2]) == len(csms.connections) == 6
+        assert rows[("OCPP", "BootNotification")][3] == "0"  # no failures
+    run(main())
