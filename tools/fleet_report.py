@@ -112,10 +112,11 @@ class Collector:
         elif kind == "csms":
             action, status = extra
             self.csms_requests[(action, status)] += 1
-            if status not in ("Accepted", "RebootRequired", "Scheduled"):
+            if status not in ("Accepted", "RebootRequired", "Scheduled") and station not in self.disturbed:
                 self.unexpected["csms_request_" + status] += 1
-        elif kind == "reset":
+        elif kind == "reset":  # asked for by whoever sent the Reset
             self.resets += 1
+            self.disturbed.add(station)
 
     def call(self, station, action, ms, outcome, t=None):
         a = self.calls.get(action)
@@ -241,7 +242,7 @@ def svg(report, title):
     """Three panels over time: stations online (and connecting, backing off);
     latency p50/p95; connection attempts per second."""
     rows = report["timeline"]
-    w, h, left, top, gap = 900, 170, 60, 30, 50
+    w, h, left, top, gap = 900, 170, 60, 44, 56
     t_max = max([r["t"] for r in rows] + [1])
     panels = [
         ("stations", [("online", "#2a7"), ("connecting", "#d90"), ("backoff", "#c33")], report["stations"]),
@@ -252,12 +253,13 @@ def svg(report, title):
            'font-size="11">' % (w + left + 20, top + len(panels) * (h + gap)),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="%d" y="18" font-size="14">%s</text>' % (left, _esc(title))]
+    top += 6
     for i, (label, series, y_max) in enumerate(panels):
         y0 = top + i * (h + gap)
         values = [r[k] for r in rows for k, _ in series if r[k] is not None]
         y_max = y_max or max(values + [1])
         out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#999"/>' % (left, y0, w, h))
-        out.append('<text x="4" y="%d">%s</text>' % (y0 + 12, _esc(label)))
+        out.append('<text x="%d" y="%d" font-weight="bold">%s</text>' % (left, y0 - 5, _esc(label)))
         out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (left - 4, y0 + 10, _num(y_max)))
         out.append('<text x="%d" y="%d" text-anchor="end">0</text>' % (left - 4, y0 + h))
         out.append('<text x="%d" y="%d" text-anchor="end">%ss</text>' % (left + w, y0 + h + 14, _num(t_max)))
