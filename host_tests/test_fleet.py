@@ -64,11 +64,14 @@ def boots(csms, ident):
 
 
 def assert_matches_csms(report, csms):
-    """What the stations counted is what the CSMS counted."""
+    """What the stations counted is what the CSMS counted. A call cut by the
+    end of the run (or a power cut) may or may not have reached the CSMS."""
     assert report["connections"] == len(csms.connections)
     assert report["reconnects"] == len(csms.connections) - len(set(csms.connections))
     for action in ("BootNotification", "Heartbeat", "StatusNotification"):
-        assert report["actions"][action]["count"] == csms_counts(csms, action), action
+        a = report["actions"][action]
+        assert a["count"] - a["cut"] <= csms_counts(csms, action) <= a["count"], (action, a)
+        assert a["cut"] <= report["stations"]
     assert report["registered"] == len({s.id for s in csms.sessions if s.calls("BootNotification")})
 
 
