@@ -164,6 +164,7 @@ class Collector:
                              "timeouts": a["timeout"], "failed": a["failed"], "cut": a["cut"]}
         connections = sum(self.connections.values())
         report = {
+            "started_at": self.t0,
             "stations": self.stations,
             "registered": len(self.registered),
             "connections": connections,
@@ -264,14 +265,26 @@ def svg(report, title):
         out.append('<text x="%d" y="%d" text-anchor="end">0</text>' % (left - 4, y0 + h))
         out.append('<text x="%d" y="%d" text-anchor="end">%ss</text>' % (left + w, y0 + h + 14, _num(t_max)))
         for j, (key, colour) in enumerate(series):
-            points = ["%.1f,%.1f" % (left + r["t"] / t_max * w, y0 + h - r[key] / y_max * h)
-                      for r in rows if r[key] is not None]
-            if points:
-                out.append('<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>' % (
-                    colour, " ".join(points)))
+            for points in _runs(rows, key):  # a line has gaps where nothing was measured
+                out.append('<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>' % (colour, " ".join(
+                    "%.1f,%.1f" % (left + t / t_max * w, y0 + h - v / y_max * h) for t, v in points)))
             out.append('<text x="%d" y="%d" fill="%s">%s</text>' % (left + 10 + j * 110, y0 + h + 14, colour, key))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _runs(rows, key):
+    """The (t, value) runs of rows between those where key is None."""
+    run = []
+    for r in rows:
+        if r[key] is None:
+            if run:
+                yield run
+            run = []
+        else:
+            run.append((r["t"], r[key]))
+    if run:
+        yield run
 
 
 def _num(v):
