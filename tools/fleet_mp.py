@@ -8,7 +8,8 @@ cut is SIGKILL. What it does is read from its log lines (csagent.log):
   recv CALLERROR <action> <id> <code> / timeout <action> <id> /
   invalid RESULT <action> <id> ...   the calls and their latency, from the
                                      log's own timestamps
-  connected ... / ... retry in ...   connections, attempts and backoff
+  connected ... / connect-failed ...  connections and attempts
+  reconnect in <seconds>             waiting before the next attempt
   boot Accepted ...                  registered
 Going offline is the host board's <flash>/link_down file, plus the fault
 proxy cutting the live link.
@@ -151,11 +152,9 @@ class ProcessStation:
         elif event == "boot" and rest[:1] == ["Accepted"]:
             self.sink.event("registered", self.id)
             self._set_state("online")
-        elif "retry in" in text:
-            if self.state in ("booting", "connecting"):
-                self.sink.event("attempt", self.id)
-            self._set_state("backoff")
-        elif event == "disconnected":
+        elif event == "connect-failed":
+            self.sink.event("attempt", self.id)
+        elif event in ("reconnect", "disconnected"):
             self._set_state("backoff")
 
     def _answer(self, msg_id, t, outcome):

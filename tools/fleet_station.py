@@ -10,9 +10,9 @@ that a change there is mended here alone. What it relies on:
   - csagent.rpc.Rpc.call(action, payload, timeout) for every CALL the
     station sends (its time is the latency the report gives), failing with
     CallFailed("timeout") or CallFailed("CALLERROR <code>"), and
-    Rpc.attach(ws) / attach(None) when a connection starts and ends;
-  - csagent.log lines on sys.stderr: one per event, "<t> <event> ...";
-    a line holding "retry in" means the station is waiting to reconnect;
+    Rpc.attach(ws, ...) / attach(None) when a connection starts and ends;
+  - csagent.log.redirect(write): one line per event, "<t> <event> ...";
+    the event "reconnect" means the station waits before its next attempt;
   - the agent opens its sockets with asyncio.open_connection.
 The heap shims csagent.compat.collect and unload, which matter on a board,
 cost O(every station) per call in a shared process and are made no-ops.
@@ -36,6 +36,7 @@ for _p in (os.path.join(ROOT, "boards", "host"), os.path.join(ROOT, "firmware"))
         sys.path.insert(0, _p)
 
 import csagent.compat  # noqa: E402
+import csagent.log  # noqa: E402
 
 
 def _no_heap_shim(*args):
@@ -227,7 +228,7 @@ class Station:
 
     def logged(self, text):
         self.log.append(text)
-        if "retry in" in text and self.state in ("connecting", "connected"):
+        if text.split(" ", 2)[1:2] == ["reconnect"]:
             self._set_state("backoff")
 
     def task_failed(self, task, error):
@@ -251,24 +252,13 @@ async def _end(task):
         await asyncio.wait({task}, timeout=0.1)
 
 
-class _LogRouter:
-    """sys.stderr for the fleet: a station's lines go to that station."""
-
-    def __init__(self, real):
-        self.real = real
-
-    def write(self, text):
-        station = CURRENT.get()
-        if station is None:
-            return self.real.write(text)
+def _log_line(text):
+    """The agent's log lines: a station's go to that station."""
+    station = CURRENT.get()
+    if station is None:
+        sys.stderr.write(text)
+    else:
         station.logged(text)
-        return len(text)
-
-    def flush(self):
-        self.real.flush()
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
 
 
 def _task_done(station, task):
@@ -313,8 +303,8 @@ async def _timed_call(self, action, payload, timeout):
     return result
 
 
-def _attach(self, ws):
-    _rpc_attach(self, ws)
+def _attach(self, ws, *rest):
+    _rpc_attach(self, ws, *rest)
     station = CURRENT.get()
     if station is not None:
         station.linked(ws is not None)
@@ -330,8 +320,7 @@ async def _tracked_open(*args, **kwargs):
 
 def install(loop):
     """Route the agent's logs, tasks, calls and sockets to their stations."""
-    if not isinstance(sys.stderr, _LogRouter):
-        sys.stderr = _LogRouter(sys.stderr)
+    csagent.log.redirect(_log_line)
     Rpc.call = _timed_call
     Rpc.attach = _attach
     asyncio.open_connection = _tracked_open
