@@ -22,13 +22,6 @@ FAST = """
 """
 
 
-def has_status_hook():
-    """Issue 11 item 3: the agent reads connector status from the board."""
-    sys.path.insert(0, os.path.join(ROOT, "firmware"))
-    from csagent.board_base import Board
-    return hasattr(Board, "connector_status")
-
-
 class Fleet:
     """tools/fleet.py in a subprocess, its scenario written from text."""
 
@@ -160,8 +153,6 @@ def test_power_cut_station_comes_back_with_its_store(tmp_path):
     run(main())
 
 
-@pytest.mark.skipif(not has_status_hook(), reason="the agent reads connector status from the board once issue 11 "
-                    "item 3 is merged")
 def test_connector_status_changes_reach_the_csms(tmp_path):
     scenario = ('ramp = 0\n[[steps]]\nat = 2\ndo = "status"\nstatus = "Occupied"\n'
                 '[[steps]]\nat = 4\ndo = "status"\nstatus = "Occupied"\ncharging = true\n'
@@ -194,8 +185,8 @@ def test_offline_period_reconnects_and_is_asked_for(tmp_path):
         assert r["disturbed_stations"] == 2 and r["reconnects"] == 2
         assert r["connection_attempts"] > r["connections"]  # tries while the link was down
         assert_matches_csms(r, csms)
-        if has_status_hook():  # B04.FR.01: offline longer than OfflineThreshold is not the case here
-            assert r["actions"]["StatusNotification"]["count"] == 4
+        # B04.FR.02: offline shorter than OfflineThreshold, no connector changed: no StatusNotification again
+        assert r["actions"]["StatusNotification"]["count"] == 4
     run(main())
 
 
@@ -359,7 +350,8 @@ def test_processes_split_the_fleet_and_add_up(tmp_path):
 
 
 def test_micropython_runtime(tmp_path):
-    scenario = 'ramp = 0\n[[steps]]\nat = 4\ndo = "power_cut"\nshare = 0.5\noff = 1\n' + FAST
+    scenario = ('ramp = 0\n[[steps]]\nat = 4\ndo = "power_cut"\nshare = 0.5\noff = 1\n'
+                '[[steps]]\nat = 8\ndo = "status"\nstatus = "Faulted"\n' + FAST)
 
     async def main():
         csms = await Csms(interval=2, quiet=True).start()
@@ -369,6 +361,8 @@ def test_micropython_runtime(tmp_path):
             await csms.stop()
         assert f.code == 0, f.out + f.err
         assert f.report["registered"] == 2 and f.report["reconnects"] == 1
+        sent = [p["connectorStatus"] for s in csms.sessions for p in s.calls("StatusNotification")]
+        assert sent.count("Faulted") == 2
         assert_matches_csms(f.report, csms)
     run(main())
 

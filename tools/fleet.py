@@ -38,8 +38,6 @@ import fleet_scenario  # noqa: E402
 from fleet_proxy import Proxy  # noqa: E402
 
 DEFAULT_STATE = os.path.join(ROOT, "state", "fleet")
-# status needs the host board's connector-status file (issue 11), not there yet
-MICROPYTHON_STEPS = tuple(s for s in fleet_scenario.STEPS if s != "status")
 
 
 def _positive(kind, low=1, high=None):
@@ -98,10 +96,6 @@ def parse(argv):
         p.error("--scenario %s has faults on the wire, which need a ws:// CSMS" % args.scenario)
     if args.runtime == "micropython" and args.processes > 1:
         p.error("--runtime micropython runs a process per station already: leave out --processes")
-    if args.runtime == "micropython":
-        bad = [s["do"] for s in args.scenario_data["steps"] if s["do"] not in MICROPYTHON_STEPS]
-        if bad:
-            p.error("--runtime micropython cannot play %s (use cpython)" % ", ".join(sorted(set(bad))))
     args.report = args.report or os.path.join(args.state, "report.json")
     args.plot = args.plot or os.path.splitext(args.report)[0] + ".svg"
     return args

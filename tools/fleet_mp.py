@@ -12,7 +12,8 @@ cut is SIGKILL. What it does is read from its log lines (csagent.log):
   reconnect in <seconds>             waiting before the next attempt
   boot Accepted ...                  registered
 Going offline is the host board's <flash>/link_down file, plus the fault
-proxy cutting the live link.
+proxy cutting the live link; connector status and charging sessions are
+its <flash>/connector_status and <flash>/charging files.
 """
 import asyncio
 import collections
@@ -51,6 +52,8 @@ class ProcessStation:
         self.life = None
         self.log = collections.deque(maxlen=200)
         self.sent = {}  # message id -> (action, log time)
+        self.status = {}  # (evse, connector) -> status
+        self.charging = set()
 
     def start(self):
         os.makedirs(self.flash, exist_ok=True)
@@ -100,6 +103,18 @@ class ProcessStation:
 
     def power_on(self):
         self.powered.set()
+
+    def set_status(self, status, evse=1, connector=1, charging=None):
+        self.status[(evse, connector)] = status
+        lines = ["%d %d %s\n" % (e, c, v) for (e, c), v in sorted(self.status.items())]
+        _write(os.path.join(self.flash, "connector_status"), lines)
+        if charging is not None:
+            (self.charging.add if charging else self.charging.discard)(evse)
+            path = os.path.join(self.flash, "charging")
+            if self.charging:
+                _write(path, ["%d\n" % e for e in sorted(self.charging)])
+            elif os.path.exists(path):
+                os.remove(path)
 
     def go_offline(self):
         open(os.path.join(self.flash, "link_down"), "w").close()
@@ -162,3 +177,9 @@ class ProcessStation:
         if sent:
             self.sink.call(self.id, sent[0], (t - sent[1]) * 1000, outcome)
 
+
+def _write(path, lines):
+    """Whole or not at all: the board may read it at any moment."""
+    with open(path + ".new", "w") as f:
+        f.writelines(lines)
+    os.replace(path + ".new", path)
