@@ -214,8 +214,8 @@ def storm_section(report, samples, down, up):
            "| fleet max RSS MB | %.1f |" % max(s[1] for s in samples),
            "", "Connection attempts per 10 s (from t = 0 s; plot: bench/fleet_storm.svg):", "",
            "`" + " ".join(str(b) for b in bins) + "`", "",
-           "The attempts within a second of the CSMS going are the agent reconnecting at once after losing an",
-           "established connection (issue 11 adds the wait); the attempts after it follow RetryBackOff*.", "",
+           "Every reconnection waits RetryBackOffWaitMinimum plus a random 0..RetryBackOffRandomRange, doubled",
+           "after each failed attempt (B04): attempts within a second of the CSMS going would be a storm.", "",
            "Reproduce: `.venv/bin/python tools/bench.py fleet` (about 16 minutes; part of `make bench`)."]
     return "\n".join(out)
 
