@@ -107,6 +107,8 @@ class Collector:
             self.unexpected["crash"] += 1
         elif kind == "task_error":
             self.task_errors[extra[0]] += 1
+            if station not in self.disturbed:
+                self.unexpected["task_error"] += 1
         elif kind == "disturbed":
             self.disturbed.add(station)
         elif kind == "csms":

@@ -12,7 +12,8 @@ that a change there is mended here alone. What it relies on:
     CallFailed("timeout") or CallFailed("CALLERROR <code>"), and
     Rpc.attach(ws, ...) / attach(None) when a connection starts and ends;
   - csagent.log.redirect(write): one line per event, "<t> <event> ...";
-    the event "reconnect" means the station waits before its next attempt;
+    the event "reconnect" means the station waits before its next attempt,
+    "task-failed <name>" that one of its tasks raised;
   - the agent opens its sockets with asyncio.open_connection.
 The heap shims csagent.compat.collect and unload, which matter on a board,
 cost O(every station) per call in a shared process and are made no-ops.
@@ -53,7 +54,6 @@ from csagent.rpc import CallFailed, Rpc  # noqa: E402
 
 CURRENT = contextvars.ContextVar("fleet_station", default=None)
 LOG_LINES = 200  # per station, the newest kept
-STATUSES = ("Available", "Occupied", "Reserved", "Unavailable", "Faulted")
 
 
 class BoardReset(BaseException):
@@ -228,8 +228,11 @@ class Station:
 
     def logged(self, text):
         self.log.append(text)
-        if text.split(" ", 2)[1:2] == ["reconnect"]:
+        words = text.split(" ", 3)
+        if words[1:2] == ["reconnect"]:
             self._set_state("backoff")
+        elif words[1:2] == ["task-failed"]:  # the agent's own report of a task that raised
+            self.sink.event("task_error", self.id, words[2] if len(words) > 2 else "?")
 
     def task_failed(self, task, error):
         self.log.append("fleet task %s failed: %s %s\n" % (task.get_name(), type(error).__name__, error))
