@@ -234,10 +234,6 @@ class Station:
         elif words[1:2] == ["task-failed"]:  # the agent's own report of a task that raised
             self.sink.event("task_error", self.id, words[2] if len(words) > 2 else "?")
 
-    def task_failed(self, task, error):
-        self.log.append("fleet task %s failed: %s %s\n" % (task.get_name(), type(error).__name__, error))
-        self.sink.event("task_error", self.id, type(error).__name__)
-
     def write_log(self):
         os.makedirs(os.path.dirname(self.log_path()), exist_ok=True)
         with open(self.log_path(), "w") as f:
@@ -265,12 +261,12 @@ def _log_line(text):
 
 
 def _task_done(station, task):
+    """Forget a finished task. Its exception is marked retrieved: a
+    BoardReset ends the reset task by design, and the agent's task groups
+    log any other failure themselves (task-failed, counted in logged())."""
     station.tasks.discard(task)
-    if task.cancelled():
-        return
-    error = task.exception()  # retrieved, so asyncio does not print it
-    if error is not None and not isinstance(error, BoardReset) and task is not station.agent_task:
-        station.task_failed(task, error)
+    if not task.cancelled():
+        task.exception()
 
 
 def _task_factory(loop, coro, context=None):
