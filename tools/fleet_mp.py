@@ -20,7 +20,6 @@ import collections
 import json
 import os
 import signal
-from types import SimpleNamespace
 
 import station as station_tool  # tools/station.py
 
@@ -29,8 +28,9 @@ _COMMAND = []  # the built command, once per process
 
 
 def _command(flash):
+    """station.py's command for its defaults, with `flash` for the state."""
     if not _COMMAND:
-        args = SimpleNamespace(runtime="micropython", heap=station_tool.DEFAULT_HEAP, romfs=False, state="FLASH")
+        args = station_tool.parse(["--csms", "ws://127.0.0.1", "--id", "fleet", "--state", "FLASH"])
         _COMMAND.extend(station_tool.command(args))
     cmd, env = _COMMAND
     return [flash if a.endswith("FLASH") else a for a in cmd], env
@@ -63,14 +63,22 @@ class ProcessStation:
         self.life = asyncio.create_task(self._live())
 
     async def _live(self):
-        cmd, env = _command(self.flash)
+        try:
+            cmd, env = _command(self.flash)
+        except Exception as e:  # the build or the runner's command line: every station would fail alike
+            self.sink.event("crash", self.id, "no command: %s %s" % (type(e).__name__, e))
+            return
         env = dict(env, CSAGENT_DEFAULTS=self.defaults)
         while True:
             await self.powered.wait()
             self._set_state("booting")
-            self.proc = await asyncio.create_subprocess_exec(
-                *cmd, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE)
+            try:
+                self.proc = await asyncio.create_subprocess_exec(
+                    *cmd, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE)
+            except OSError as e:
+                self.sink.event("crash", self.id, "cannot start: %s" % e)
+                return
             try:
                 async for line in self.proc.stderr:
                     self._line(line.decode(errors="replace"))
