@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: run test bench build mip deploy clean firmware firmware-deps firmware-test emulator
+.PHONY: run test bench build mip deploy clean firmware firmware-deps firmware-test emulator fleet
 
 $(READY): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ run: $(READY)
 
 test: $(READY)
 	$(BIN)/python -m pytest host_tests
+
+# 100 real stations against the dev CSMS for a minute; FLEET_ARGS go to tools/fleet.py
+fleet: $(READY)
+	$(BIN)/python tools/fleet_demo.py $(FLEET_ARGS)
 
 bench: $(READY) firmware-deps
 	$(BIN)/python tools/bench.py

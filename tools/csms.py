@@ -148,6 +148,7 @@ class Csms:
         self.silent = set()  # actions left unanswered, to test the station's timeouts
         self.stations = {}
         self.connections = []  # station ids in connection order
+        self.sessions = []  # every Station, one per connection, to count all a station sent
         self.closed = []  # close codes seen from stations
         self.arrived = asyncio.Condition()
         self.server = None
@@ -189,6 +190,7 @@ class Csms:
         async with self.arrived:
             self.stations[station_id] = station
             self.connections.append(station_id)
+            self.sessions.append(station)
             self.arrived.notify_all()
         self.say("%s connected" % station_id)
         try:
@@ -244,6 +246,7 @@ def parse_args(argv=None):
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--client-ca")
+    p.add_argument("--quiet", action="store_true", help="print nothing per message (a fleet)")
     return p.parse_args(argv)
 
 
@@ -252,7 +255,8 @@ async def main(args):
         tls = server_tls(args.cert, args.key, args.client_ca) if args.cert else None
     except (OSError, ssl_module.SSLError) as e:
         sys.exit("csms.py: error: certificate: %s" % e)
-    csms = await Csms(args.port, args.boot.split(","), args.interval, password=args.password, ssl=tls).start()
+    csms = await Csms(args.port, args.boot.split(","), args.interval, password=args.password, ssl=tls,
+                      quiet=args.quiet).start()
     print("CSMS listening on %s://127.0.0.1:%d" % ("wss" if tls else "ws", csms.port), flush=True)
     await console(csms)
     await asyncio.Event().wait()
