@@ -15,8 +15,6 @@ that a change there is mended here alone. What it relies on:
     the event "reconnect" means the station waits before its next attempt,
     "task-failed <name>" that one of its tasks raised;
   - the agent opens its sockets with asyncio.open_connection.
-The heap shims csagent.compat.collect and unload, which matter on a board,
-cost O(every station) per call in a shared process and are made no-ops.
 
 Each station's tasks run in their own contextvars context, so log lines,
 sockets, tasks and calls are told apart per station without touching the
@@ -36,17 +34,7 @@ for _p in (os.path.join(ROOT, "boards", "host"), os.path.join(ROOT, "firmware"))
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-import csagent.compat  # noqa: E402
 import csagent.log  # noqa: E402
-
-
-def _no_heap_shim(*args):
-    """See the module docstring: no board heap to keep whole here."""
-
-
-csagent.compat.collect = _no_heap_shim  # before the agent's modules bind them
-csagent.compat.unload = _no_heap_shim
-
 from board import Board as HostBoard  # noqa: E402  (boards/host/board.py)
 from csagent.agent import Agent  # noqa: E402
 from csagent.board_base import Board as BaseBoard  # noqa: E402

@@ -23,20 +23,26 @@ except AttributeError:  # pragma: no cover - CPython
 
 
 _high = [0]  # the most heap in use seen after a collection
+try:
+    from gc import mem_alloc  # noqa: F401
+    BOARD_HEAP = True  # MicroPython: one small heap that must stay whole
+except ImportError:  # pragma: no cover - CPython
+    BOARD_HEAP = False  # a collection or a re-import per message only costs (a fleet pays it per station)
 
 
 def collect():
-    """Free garbage now on MicroPython (a no-op cost on CPython), and note
+    """Free garbage now on MicroPython (nothing on CPython), and note
     the heap still in use: its highest value is the agent's high-water mark.
     From then on MicroPython collects by itself once a quarter of the heap
     now free has been allocated (gc.threshold), rather than the agent after
     every message: a collection costs about as much as answering a small
     request, and more on a board's larger heap. An allocation the free heap
     cannot serve still collects first, as always."""
+    if not BOARD_HEAP:
+        return
     import gc
     gc.collect()
-    if hasattr(gc, "mem_alloc"):
-        _high[0] = max(_high[0], gc.mem_alloc())
+    _high[0] = max(_high[0], gc.mem_alloc())
     if hasattr(gc, "threshold"):
         gc.threshold(max(4096, gc.mem_free() // 4))
 
@@ -44,9 +50,9 @@ def collect():
 def heap():
     """(bytes in use, bytes free, high-water mark) of the heap after a
     collection, or None where the runtime does not tell (CPython)."""
-    import gc
-    if not hasattr(gc, "mem_free"):  # pragma: no cover - CPython
+    if not BOARD_HEAP:  # pragma: no cover - CPython
         return None
+    import gc
     collect()
     return gc.mem_alloc(), gc.mem_free(), _high[0]
 
@@ -54,7 +60,9 @@ def heap():
 def unload(name):
     """Forget a module used only now and then (the handshake, a report), so
     the heap its code takes is free between uses; the next import loads it
-    again from flash."""
+    again from flash. CPython keeps it."""
+    if not BOARD_HEAP:
+        return
     import sys
     sys.modules.pop(name, None)
     package, _, attr = name.rpartition(".")
