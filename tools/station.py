@@ -29,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -36,6 +37,7 @@ sys.path.insert(0, HERE)
 from cli import OneLineParser  # noqa: E402
 
 RESET_EXIT = 75  # boards/host/board.py ends the process with it on reset
+STOP_GRACE = 3  # seconds a station has to stop cleanly
 DEFAULT_HEAP = 192 * 1024  # module docstring: an ESP32's heap, on a 64-bit port
 # --romfs: ROMFS_MOUNT % image allocates the image first of all, mounts it at
 # /rom and puts /rom first on the import path; main.py then runs from it
@@ -148,6 +150,22 @@ def command(args):
     return [micropython, "-X", "heapsize=%d" % heap, "-c", ROMFS_MOUNT % image + "import main\n", state], env
 
 
+def _wait(child, stopping):
+    """The child's exit status. Once a stop was asked for, it has STOP_GRACE
+    seconds after the SIGINT, then it is killed, as a board loses power: the
+    unix port can hang there, when the SIGINT lands while a collection
+    finalises a socket and leaves its heap locked (MicroPython v1.28)."""
+    deadline = None
+    while True:
+        try:
+            return child.wait(0.5)
+        except subprocess.TimeoutExpired:
+            if stopping:
+                deadline = deadline or time.monotonic() + STOP_GRACE
+                if time.monotonic() > deadline:
+                    child.kill()
+
+
 def main(argv=None):
     args = parse(argv)
     prepare_flash(args)
@@ -164,7 +182,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, stop)
     while True:
         child = subprocess.Popen(cmd, env=env)
-        code = child.wait()
+        code = _wait(child, stopping)
         if code == RESET_EXIT and not stopping:
             sys.stderr.write("station.py: board reset, starting again\n")
             continue

@@ -198,8 +198,9 @@ class Agent:
                     continue
                 if await self.session(ws):
                     waits.went_well()
-        finally:
-            self.tasks.stop()
+        except asyncio.CancelledError:  # stopped by its owner (a fleet): its own tasks with it
+            self.tasks.stop()  # not in a `finally`: see session
+            raise
 
     async def session(self, ws):
         """One connection, until it closes. True when it went well: nothing
@@ -214,14 +215,18 @@ class Agent:
             await self.rpc.serve()
         except ConnectionClosed as e:
             log("disconnected", e.code, e.reason)
-        finally:
+        except asyncio.CancelledError:  # stopped by its owner: the connection's work with it
             work.stop()
-            heard = self.rpc.answered
-            self.rpc.attach(None)
-            self.ws = self.work = None
-            self.lost = self.board.time()
-            if self.reports:
-                self.reports.offline()
+            raise
+        # Not in a `finally`: a KeyboardInterrupt that stops the unix port may
+        # leave its heap locked, and this allocates.
+        work.stop()
+        heard = self.rpc.answered
+        self.rpc.attach(None)
+        self.ws = self.work = None
+        self.lost = self.board.time()
+        if self.reports:
+            self.reports.offline()
         return (heard or self.lost - began >= STEADY) and self.failure is None
 
     async def failed(self, name, error):

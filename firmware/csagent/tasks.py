@@ -28,14 +28,12 @@ class Tasks:
         return False
 
     def stop(self, name=None):
-        """Cancel the tasks called `name`, or every task when name is None."""
-        keep = []
-        for n, task in self._tasks:
-            if name is None or n == name:
-                task.cancel()
-            else:
-                keep.append((n, task))
-        self._tasks = keep
+        """Cancel the tasks called `name`, or every task when name is None.
+        Allocates nothing: it also runs while the process is being stopped."""
+        tasks = self._tasks
+        for i in range(len(tasks) - 1, -1, -1):
+            if name is None or tasks[i][0] == name:
+                tasks.pop(i)[1].cancel()
 
     async def _run(self, coro, name):
         try:
