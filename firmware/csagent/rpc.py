@@ -242,6 +242,7 @@ class Rpc:
             log("error", action, repr(e)[:120])
             return await self._error(msg_id, "InternalError", "handler failed")
         await self._send([_RESULT, msg_id, response], "RESULT", action, msg_id)
+        self._later = []  # not kept to the next CALL: a report's start held the report (2 KB)
         for fn in later:
             work = fn()
             if work is not None:
