@@ -47,7 +47,7 @@ ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
 MUTABILITIES = ("ReadOnly", "WriteOnly", "ReadWrite")
 _SEPARATORS = "/@:#"
 _CHARACTERISTICS = ("unit", "dataType", "minLimit", "maxLimit", "valuesList")
-_KEPT = const(4)  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
+_KEPT = const(2)  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
 _INTS = const(8)  # int_value() answers kept: the limits every request is checked against
 
 

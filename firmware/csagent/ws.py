@@ -217,14 +217,16 @@ class WebSocket:
                     n += take
                     at += take
                     if n == _CHUNK:
-                        await self._write_buffered(opcode, n, False)
+                        if self._put(self._seal(opcode, n, False), _ROOM + n):
+                            await self._drain()
                         opcode, n = _OP_CONT, 0
         except (OSError, EOFError, asyncio.TimeoutError):
             raise
         except Exception as e:  # the pieces failed mid-message: the message cannot be ended
             await self._shutdown(1011, "message aborted: " + _one_line(e))
             raise ConnectionClosed(*self._closed)
-        await self._write_buffered(opcode, n, True)
+        if self._put(self._seal(opcode, n, True), _ROOM + n):
+            await self._drain()
 
     async def _send_frame(self, opcode, payload, write=None):
         async with self._lock:  # frames of concurrent senders never interleave
@@ -247,14 +249,15 @@ class WebSocket:
             self._buf = bytearray(_ROOM + _CHUNK)
         return self._buf
 
-    async def _write_buffered(self, opcode, n, fin):
-        """The n payload bytes the buffer holds, as one frame."""
+    def _seal(self, opcode, n, fin):
+        """Make the n payload bytes the buffer holds one frame: its header
+        in front, the payload masked. Returns where the frame starts."""
         key = os.urandom(4)
         head = encode_header(opcode, n, key, fin)
-        buf, start = self._buf, _ROOM - len(head)
-        buf[start:_ROOM] = head
-        mask(buf, key, _ROOM, _ROOM + n)
-        await self._write(memoryview(buf)[start:_ROOM + n])
+        start = _ROOM - len(head)
+        self._buf[start:_ROOM] = head
+        mask(self._buf, key, _ROOM, _ROOM + n)
+        return start
 
     async def _write_frame(self, opcode, payload):
         """A frame whose payload is held elsewhere, masked through the buffer
@@ -268,23 +271,27 @@ class WebSocket:
             n = min(_CHUNK, len(payload) - at)
             buf[_ROOM:_ROOM + n] = view[at:at + n]
             mask(buf, key, _ROOM, _ROOM + n)
-            await self._write(memoryview(buf)[start:_ROOM + n])
+            if self._put(start, _ROOM + n):
+                await self._drain()
             at += n
             if at >= len(payload):
                 return
             start = _ROOM
 
-    async def _write(self, chunk):
-        """Each chunk must leave within the timeout. A timer (wait_for) is
-        set only when the socket has not taken a chunk at once: mostly it
-        has, and a timer per frame cost more than the rest of sending an
-        answer."""
+    def _put(self, start, end):
+        """Hand the buffer's bytes start:end to the stream; True when the
+        socket has not taken them all. Only then is a timer set (_drain):
+        mostly it has, and a timer per frame cost more than the rest of
+        sending an answer."""
         # CPython's transport may keep what it is given: hand it a copy
-        w = self._w
+        w, chunk = self._w, memoryview(self._buf)[start:end]
         w.write(bytes(chunk) if self._copy else chunk)
         # MicroPython's stream keeps what the socket refused in out_buf
-        if self._copy or len(getattr(w, "out_buf", b"?")):
-            await asyncio.wait_for(w.drain(), self.timeout)
+        return self._copy or len(getattr(w, "out_buf", b"?"))
+
+    async def _drain(self):
+        """What the socket refused must leave within the timeout."""
+        await asyncio.wait_for(self._w.drain(), self.timeout)
 
     async def close(self, code=1000, reason=""):
         """Close handshake bounded by _CLOSE_WAIT (none for 1006); idempotent."""
