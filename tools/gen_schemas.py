@@ -188,15 +188,15 @@ def generate():
         "do not edit. The layout is described in csagent/validate.py.",
         '"""',
         "# fmt: off",
-        "# A constant tuple: frozen into firmware it stays in flash and takes no",
-        "# heap (built from a list at import it took 2.9 KB on a 32-bit board);",
-        "# from a .mpy file it takes about as much as that list did.",
-        "TABLE = (",
+        "# Built from a list at import, not written as a constant tuple: mpy-cross",
+        "# would store the names in it as str objects, which take more heap than",
+        "# the interned names a list display loads.",
+        "TABLE = tuple([",
     ]
     for at, comment, values in rows:
         out.append("    # %d: %s" % (at, comment))
         out.extend(_lines(values))
-    out.append(")")
+    out.append("])")
     for var, suffix in (("REQUESTS", "Request"), ("RESPONSES", "Response")):
         out.append("%s = {" % var)
         for name, form in roots:
