@@ -81,7 +81,7 @@ def fill():  # the heap full but for one contiguous region of LEAVE bytes
 async def main():
     global rpc
     ws = await connect(url)
-    rpc = Rpc({}, check)
+    rpc = Rpc({}.get, check)
     rpc.attach(ws)
     reader = asyncio.create_task(rpc.serve())
     reports = Reports(model, call, lambda: int(time.time()))

@@ -69,7 +69,7 @@ def handler(payload, size):  # a schema-valid request reaches the handler
 
 async def main():
     link = Link()
-    rpc = Rpc({a: handler for a in ACTIONS[:6]}, validate.check)
+    rpc = Rpc({a: handler for a in ACTIONS[:6]}.get, validate.check)
     rpc.attach(link)
     start = ticks_ms()
     n = 0

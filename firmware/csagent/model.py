@@ -25,8 +25,9 @@ Every writable attribute must be persistent (Part 2, 2: "All variables that
 are writable SHALL have ... persistent = true").
 
 RAM stays small whatever the model's size: loading streams the file and
-keeps only a hash of each variable's key -> the offset of its line; a lookup
-reads that one line again, unless it is among the few definitions used last,
+keeps only 6 bytes a variable, the hash of its key and the offset of its
+line, in one bytearray (a dict took four times as much), and as many a
+component; a lookup reads that one line again, unless it is among the few definitions used last,
 which are kept parsed: parsing a line costs more than the rest of a request.
 The int values a request is checked against (ItemsPerMessage ...) are kept
 until the next write. Values set since then override the defaults:
@@ -46,7 +47,7 @@ ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
 MUTABILITIES = ("ReadOnly", "WriteOnly", "ReadWrite")
 _SEPARATORS = "/@:#"
 _CHARACTERISTICS = ("unit", "dataType", "minLimit", "maxLimit", "valuesList")
-_KEPT = const(4)  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
+_KEPT = const(2)  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
 _INTS = const(8)  # int_value() answers kept: the limits every request is checked against
 
 
@@ -78,6 +79,10 @@ def _plain(*names):
     return True
 
 
+def _component_of(d):
+    return component_key(d["component"], d.get("evse"), d.get("connector"), d.get("componentInstance"))
+
+
 def _key_of(d):
     return variable_key(d["component"], d["variable"], d.get("evse"), d.get("connector"),
                         d.get("componentInstance"), d.get("variableInstance"))
@@ -89,6 +94,24 @@ def _hash(text):
     for b in text.encode():
         h = (h * 33 + b) & 0xFFFFFF
     return h
+
+
+def _record(table, h, offset):
+    table.extend(h.to_bytes(3, "big") + offset.to_bytes(3, "big"))
+
+
+def _offsets(table, h):
+    """The line offsets recorded under hash h in a table of 6-byte
+    (hash, offset) records, both big-endian: a search in C, and no object
+    kept per entry."""
+    probe = h.to_bytes(3, "big")
+    found = []
+    at = table.find(probe)
+    while at >= 0:
+        if at % 6 == 0:
+            found.append(table[at + 3] << 16 | table[at + 4] << 8 | table[at + 5])
+        at = table.find(probe, at + 1)
+    return found
 
 
 def _lines(f, chunk=256):
@@ -162,8 +185,8 @@ class DeviceModel:
         the first bad line."""
         self.store = store
         self._path = defaults_path
-        self._index = {}  # hash of variable key -> line offset, or a tuple of them
-        self._components = set()
+        self._index = bytearray()  # (hash of a variable's key, its line's offset) records
+        self._components = bytearray()  # (hash of a component's key, its first line's offset)
         self._live = {}  # values of non-persistent attributes set since start
         self._providers = {}
         self._checks = {}
@@ -171,13 +194,16 @@ class DeviceModel:
         self._recent = []  # (names asked, definition), most recently used first
         self._ints = {}  # int_value() answers since the last write
         number = 0
+        component = None
         with open(defaults_path, "rb") as f:
             for offset, line in _lines(f):
                 number += 1
                 if line.strip():
-                    self._add(line, offset, number)
+                    component = self._add(line, offset, number, component)
 
-    def _add(self, line, offset, number):
+    def _add(self, line, offset, number, previous):
+        """Index one line; its component key is returned, so that the next
+        line of the same component needs no lookup."""
         try:
             d = json.loads(line)
         except ValueError:
@@ -191,18 +217,22 @@ class DeviceModel:
         if reason is None:
             key = _key_of(d)
             h = _hash(key)
-            earlier = self._index.get(h)
-            if earlier is None:
-                self._index[h] = offset
-            else:
-                earlier = (earlier,) if isinstance(earlier, int) else earlier
-                if any(_key_of(self._read(o)) == key for o in earlier):
-                    reason = "defined twice"
-                self._index[h] = earlier + (offset,)
+            if any(_key_of(self._read(o)) == key for o in _offsets(self._index, h)):
+                reason = "defined twice"
+            _record(self._index, h, offset)
         if reason:
             raise ValueError("%s line %d: %s" % (self._path, number, reason))
-        self._components.add(component_key(d["component"], d.get("evse"), d.get("connector"),
-                                           d.get("componentInstance")))
+        component = _component_of(d)
+        if component != previous and self._component_line(component) is None:
+            _record(self._components, _hash(component), offset)
+        return component
+
+    def _component_line(self, key):
+        """Offset of a line of the component with this key, or None."""
+        for offset in _offsets(self._components, _hash(key)):
+            if _component_of(self._read(offset)) == key:
+                return offset
+        return None
 
     def _read(self, offset):
         with open(self._path, "rb") as f:
@@ -214,7 +244,7 @@ class DeviceModel:
 
     def has_component(self, name, evse=None, connector=None, comp_instance=None):
         return (_plain(name, comp_instance)
-                and component_key(name, evse, connector, comp_instance) in self._components)
+                and self._component_line(component_key(name, evse, connector, comp_instance)) is not None)
 
     def definition(self, component, variable, evse=None, connector=None, comp_instance=None,
                    var_instance=None):
@@ -230,10 +260,7 @@ class DeviceModel:
         if not _plain(component, variable, comp_instance, var_instance):
             return None
         key = variable_key(component, variable, evse, connector, comp_instance, var_instance)
-        found = self._index.get(_hash(key))
-        if found is None:
-            return None
-        for offset in (found,) if isinstance(found, int) else found:
+        for offset in _offsets(self._index, _hash(key)):
             d = self._read(offset)
             if _key_of(d) == key:
                 d["key"] = key

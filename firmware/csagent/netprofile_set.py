@@ -1,6 +1,6 @@
 """SetNetworkProfile (B09): check a profile against what this station can
 use, store it, answer. Loaded only when such a request comes (see
-Agent.handlers); the profiles themselves are csagent.netprofiles.
+Agent.handler); the profiles themselves are csagent.netprofiles.
 """
 import json
 

@@ -74,10 +74,11 @@ def _is_int(x):
 
 
 class Rpc:
-    def __init__(self, handlers, check=None, gate=None):
-        # handlers: action -> fn(payload, size) returning a response dict, or
-        # (response, after): after() runs once the CALLRESULT has been sent.
-        self.handlers = handlers
+    def __init__(self, handler, check=None, gate=None):
+        # handler(action) -> None (not handled) or fn(payload, size) returning
+        # a response dict, or (response, after): after() runs once the
+        # CALLRESULT has been sent. A dict's get will do.
+        self.handler = handler
         self.check = check
         self.gate = gate
         self.ws = None
@@ -217,7 +218,7 @@ class Rpc:
         action, payload = msg[2], msg[3]
         log("recv", "CALL", action[:40], msg_id)
         self.answered = True
-        handler = self.handlers.get(action)
+        handler = self.handler(action)
         if handler is None:
             if known(action):
                 return await self._error(msg_id, "NotSupported", action + " is not supported")
@@ -241,6 +242,7 @@ class Rpc:
             log("error", action, repr(e)[:120])
             return await self._error(msg_id, "InternalError", "handler failed")
         await self._send([_RESULT, msg_id, response], "RESULT", action, msg_id)
+        self._later = []  # not kept to the next CALL: a report's start held the report (2 KB)
         for fn in later:
             work = fn()
             if work is not None:

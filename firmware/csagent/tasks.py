@@ -44,3 +44,8 @@ class Tasks:
             log("task-failed", name, reason(e))
             if self._failed:
                 await self._failed(name, e)
+        finally:
+            # MicroPython: a finished coroutine keeps its locals, and its task
+            # stays in the list until the next start(): a report's task held
+            # the report and its code (2 KB) for as long as nothing started.
+            coro = None

@@ -18,6 +18,7 @@ _OP_CLOSE = const(8)
 _OP_PING = const(9)
 _OP_PONG = const(10)
 _CHUNK = const(1024)  # bytes masked and written per step; a multiple of 4 keeps the mask aligned
+_ROOM = const(14)  # the longest header of a client's frame
 _CLOSE_WAIT = const(2)  # seconds to wait for the peer's close frame
 _PREFIX = const(128)  # bytes kept of a message over soft_limit: enough for its message id
 _IDLE_SLICE = const(30)  # with pings off, re-read ping_interval this often
@@ -178,8 +179,7 @@ class WebSocket:
         self._reading = False
         self._unread = 0  # payload bytes of a refused frame still in the stream
         self._readinto = False
-        self._parts = None  # gathers a message sent in parts (send_parts)
-        self._out = None  # one frame chunk, header and masked payload, as written
+        self._buf = None  # what goes out: a frame's header and a chunk of its payload, masked
 
     async def _open(self, handshake, host, port, path, ssl, subprotocol, user, password):
         self._r, self._w = await asyncio.open_connection(host, port, ssl=ssl)
@@ -202,9 +202,7 @@ class WebSocket:
         await self._send_frame(_OP_TEXT, parts, self._write_parts)
 
     async def _write_parts(self, opcode, parts):
-        if self._parts is None:  # once per connection, after the TLS handshake's peak
-            self._parts = bytearray(_CHUNK)
-        buf = self._parts
+        buf = self._buffer()
         n = 0
         try:
             for part in parts:
@@ -215,18 +213,20 @@ class WebSocket:
                 at = 0
                 while at < len(data):
                     take = min(_CHUNK - n, len(data) - at)
-                    buf[n:n + take] = data[at:at + take]
+                    buf[_ROOM + n:_ROOM + n + take] = data[at:at + take]
                     n += take
                     at += take
                     if n == _CHUNK:
-                        await self._write_frame(opcode, buf, False)
+                        if self._put(self._seal(opcode, n, False), _ROOM + n):
+                            await self._drain()
                         opcode, n = _OP_CONT, 0
         except (OSError, EOFError, asyncio.TimeoutError):
             raise
         except Exception as e:  # the pieces failed mid-message: the message cannot be ended
             await self._shutdown(1011, "message aborted: " + _one_line(e))
             raise ConnectionClosed(*self._closed)
-        await self._write_frame(opcode, memoryview(buf)[:n])
+        if self._put(self._seal(opcode, n, True), _ROOM + n):
+            await self._drain()
 
     async def _send_frame(self, opcode, payload, write=None):
         async with self._lock:  # frames of concurrent senders never interleave
@@ -238,36 +238,60 @@ class WebSocket:
                 await self._shutdown(1006, "send failed: " + _one_line(e))
                 raise ConnectionClosed(*self._closed)
 
-    async def _write_frame(self, opcode, payload, fin=True):
-        """The frame masked _CHUNK bytes at a time through one buffer kept for
-        the connection: sending allocates nothing large a fragmented heap could
-        refuse, and the header leaves in the same write as the payload's
-        start (two small writes would meet Nagle's delay: 40 ms a frame).
-        Each chunk must leave within the timeout. A timer (wait_for) is set
-        only when the socket has not taken a chunk at once: mostly it has,
-        and a timer per frame cost more than the rest of sending an answer."""
+    def _buffer(self):
+        """The connection's one send buffer: _ROOM bytes for a frame header,
+        then _CHUNK bytes of payload, so that the header leaves in the same
+        write as the payload's start (two small writes would meet Nagle's
+        delay: 40 ms a frame). Made at the first send, after the TLS
+        handshake's peak, and kept: sending allocates nothing large a
+        fragmented heap could refuse."""
+        if self._buf is None:
+            self._buf = bytearray(_ROOM + _CHUNK)
+        return self._buf
+
+    def _seal(self, opcode, n, fin):
+        """Make the n payload bytes the buffer holds one frame: its header
+        in front, the payload masked. Returns where the frame starts."""
         key = os.urandom(4)
-        head = encode_header(opcode, len(payload), key, fin)
-        if self._out is None:
-            self._out = bytearray(_CHUNK + 14)
-        out, view, start = self._out, memoryview(payload), len(head)
-        out[:start] = head
-        at = 0
+        head = encode_header(opcode, n, key, fin)
+        start = _ROOM - len(head)
+        self._buf[start:_ROOM] = head
+        mask(self._buf, key, _ROOM, _ROOM + n)
+        return start
+
+    async def _write_frame(self, opcode, payload):
+        """A frame whose payload is held elsewhere, masked through the buffer
+        _CHUNK bytes at a time."""
+        key = os.urandom(4)
+        head = encode_header(opcode, len(payload), key)
+        buf, view = self._buffer(), memoryview(payload)
+        start, at = _ROOM - len(head), 0
+        buf[start:_ROOM] = head
         while True:
             n = min(_CHUNK, len(payload) - at)
-            out[start:start + n] = view[at:at + n]
-            mask(out, key, start, start + n)
-            chunk = memoryview(out)[:start + n]
-            # CPython's transport may keep what it is given: hand it a copy
-            w = self._w
-            w.write(bytes(chunk) if self._copy else chunk)
-            # MicroPython's stream keeps what the socket refused in out_buf
-            if self._copy or len(getattr(w, "out_buf", b"?")):
-                await asyncio.wait_for(w.drain(), self.timeout)
+            buf[_ROOM:_ROOM + n] = view[at:at + n]
+            mask(buf, key, _ROOM, _ROOM + n)
+            if self._put(start, _ROOM + n):
+                await self._drain()
             at += n
             if at >= len(payload):
                 return
-            start = 0
+            start = _ROOM
+
+    def _put(self, start, end):
+        """Hand the buffer's bytes start:end to the stream; True when the
+        socket has not taken them all. Only then is a timer set (_drain):
+        mostly it has, and a timer per frame cost more than the rest of
+        sending an answer."""
+        # CPython's transport may keep what it is given: hand it a copy
+        w, chunk = self._w, memoryview(self._buf)[start:end]
+        w.write(bytes(chunk) if self._copy else chunk)
+        # MicroPython's stream keeps what the socket refused in out_buf
+        return self._copy or len(getattr(w, "out_buf", b"?"))
+
+    async def _drain(self):
+        """What the socket refused must leave within the timeout."""
+        await asyncio.wait_for(self._w.drain(), self.timeout)
 
     async def close(self, code=1000, reason=""):
         """Close handshake bounded by _CLOSE_WAIT (none for 1006); idempotent."""

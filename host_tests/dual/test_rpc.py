@@ -33,7 +33,7 @@ class Link:
 
 def serve(frames, handlers=None, gate=None, check=None):
     link = Link(list(frames) + [None])
-    rpc = Rpc(handlers or {"GetVariables": lambda p, size: {"getVariableResult": []}}, check, gate)
+    rpc = Rpc((handlers or {"GetVariables": lambda p, size: {"getVariableResult": []}}).get, check, gate)
     rpc.attach(link)
 
     async def go():
@@ -96,7 +96,7 @@ def test_gate_and_schema_check_run_before_the_handler():
 def test_call_result_error_stray_and_timeout():
     async def go():
         link = Link()
-        rpc = Rpc({}, None)
+        rpc = Rpc({}.get, None)
         rpc.attach(link)
         reader = asyncio.create_task(rpc.serve())
         task = asyncio.create_task(rpc.call("Heartbeat", {}, 5))
@@ -132,7 +132,7 @@ def test_call_result_error_stray_and_timeout():
 def test_one_call_in_flight():
     async def go():
         link = Link()
-        rpc = Rpc({}, None)
+        rpc = Rpc({}.get, None)
         rpc.attach(link)
         reader = asyncio.create_task(rpc.serve())
         first = asyncio.create_task(rpc.call("Heartbeat", {}, 5))
@@ -156,7 +156,7 @@ def test_one_call_in_flight():
 def test_invalid_callresult_fails_the_call():
     async def go():
         link = Link()
-        rpc = Rpc({}, lambda action, p, response: ("TypeConstraintViolation", "x") if response else None)
+        rpc = Rpc({}.get, lambda action, p, response: ("TypeConstraintViolation", "x") if response else None)
         rpc.attach(link)
         reader = asyncio.create_task(rpc.serve())
         task = asyncio.create_task(rpc.call("Heartbeat", {}, 5))
