@@ -2,7 +2,6 @@
 
 Feature detection only, never version checks.
 """
-import asyncio
 import time
 
 try:
@@ -78,6 +77,7 @@ async def wait_event(event, seconds):
     """Wait until `event` is set or `seconds` have passed, for any number of
     seconds: a board's asyncio counts in ticks, which overflow past about
     six days (a CSMS may ask 2^31 - 1). True when the event was set."""
+    import asyncio  # here: modules that need only const() (validate) need no asyncio
     while seconds > 0:
         step = min(seconds, _SLICE)
         try:
@@ -90,4 +90,5 @@ async def wait_event(event, seconds):
 
 async def sleep(seconds):
     """asyncio.sleep for any number of seconds (see wait_event)."""
+    import asyncio
     await wait_event(asyncio.Event(), seconds)
