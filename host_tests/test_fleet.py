@@ -56,6 +56,15 @@ def boots(csms, ident):
     return [p for s in csms.sessions if s.id == ident for p in s.calls("BootNotification")]
 
 
+async def played(tmp_path, scenario, **fleet_kw):
+    """A fleet run against a fresh `ocpp` CSMS: (fleet, csms), both stopped."""
+    csms = await Csms(interval=60, quiet=True).start()
+    try:
+        return await Fleet(tmp_path, csms, scenario, **fleet_kw).run(), csms
+    finally:
+        await csms.stop()
+
+
 def assert_matches_csms(report, csms):
     """What the stations counted is what the CSMS counted. A call cut by the
     end of the run (or a power cut) may or may not have reached the CSMS."""
@@ -113,11 +122,7 @@ def test_boot_storm_restarts_the_share_on_the_same_flash(tmp_path):
     scenario = 'ramp = 0\n[[steps]]\nat = 3\ndo = "boot_storm"\nshare = 0.5\noff = 1\n' + FAST
 
     async def main():
-        csms = await Csms(interval=60, quiet=True).start()
-        try:
-            f = await Fleet(tmp_path, csms, scenario, stations=4, duration=10).run()
-        finally:
-            await csms.stop()
+        f, csms = await played(tmp_path, scenario, stations=4, duration=10)
         r = f.report
         assert f.code == 0, f.out + f.err
         assert r["disturbed_stations"] == 2 and r["reconnects"] == 2
@@ -159,11 +164,7 @@ def test_connector_status_changes_reach_the_csms(tmp_path):
                 '[[steps]]\nat = 6\ndo = "status"\nshare = 0.5\nstatus = "Faulted"\n')
 
     async def main():
-        csms = await Csms(interval=60, quiet=True).start()
-        try:
-            f = await Fleet(tmp_path, csms, scenario, stations=4, duration=9).run()
-        finally:
-            await csms.stop()
+        f, csms = await played(tmp_path, scenario, stations=4, duration=9)
         assert f.code == 0, f.out + f.err
         sent = [p["connectorStatus"] for s in csms.sessions for p in s.calls("StatusNotification")]
         assert sent.count("Occupied") == 4 and sent.count("Faulted") == 2
@@ -175,11 +176,7 @@ def test_offline_period_reconnects_and_is_asked_for(tmp_path):
     scenario = 'ramp = 0\n[[steps]]\nat = 2\ndo = "offline"\nshare = 0.5\nduration = 3\n' + FAST
 
     async def main():
-        csms = await Csms(interval=60, quiet=True).start()
-        try:
-            f = await Fleet(tmp_path, csms, scenario, stations=4, duration=10).run()
-        finally:
-            await csms.stop()
+        f, csms = await played(tmp_path, scenario, stations=4, duration=10)
         r = f.report
         assert f.code == 0, f.out + f.err
         assert r["disturbed_stations"] == 2 and r["reconnects"] == 2
@@ -214,11 +211,7 @@ def test_drop_cuts_links_and_stations_come_back(tmp_path):
     scenario = 'ramp = 0\n[[steps]]\nat = 3\ndo = "drop"\n' + FAST
 
     async def main():
-        csms = await Csms(interval=60, quiet=True).start()
-        try:
-            f = await Fleet(tmp_path, csms, scenario, stations=3, duration=9).run()
-        finally:
-            await csms.stop()
+        f, csms = await played(tmp_path, scenario, stations=3, duration=9)
         assert f.code == 0, f.out + f.err
         assert f.report["reconnects"] == 3 and len(csms.connections) == 6
         assert csms.closed[:3] == [1006] * 3  # no close frame: the link was cut
@@ -247,11 +240,7 @@ def test_csms_restart_on_the_wire(tmp_path):
     scenario = 'ramp = 0\n[[steps]]\nat = 3\ndo = "csms_restart"\nduration = 2\n' + FAST
 
     async def main():
-        csms = await Csms(interval=60, quiet=True).start()
-        try:
-            f = await Fleet(tmp_path, csms, scenario, stations=4, duration=12).run()
-        finally:
-            await csms.stop()
+        f, csms = await played(tmp_path, scenario, stations=4, duration=12)
         r = f.report
         assert f.code == 0, f.out + f.err
         assert r["reconnects"] == 4 and r["disturbed_stations"] == 4
@@ -303,11 +292,7 @@ def test_password_change_driven_as_the_csms(tmp_path):
     scenario = 'ramp = 0\n[[steps]]\nat = 2\ndo = "password"\nshare = 0.5\n' + FAST
 
     async def main():
-        csms = await Csms(interval=60, quiet=True).start()
-        try:
-            f = await Fleet(tmp_path, csms, scenario, stations=4, duration=8).run()
-        finally:
-            await csms.stop()
+        f, csms = await played(tmp_path, scenario, stations=4, duration=8)
         assert f.code == 0, f.out + f.err
         assert f.report["csms_requests"] == {"SetVariables Accepted": 2}
         assert f.report["reconnects"] == 2  # A01: the station reconnects with the new password
@@ -319,11 +304,7 @@ def test_network_profile_change_driven_as_the_csms(tmp_path):
     scenario = 'ramp = 0\n[[steps]]\nat = 2\ndo = "network_profile"\nshare = 0.5\n' + FAST
 
     async def main():
-        csms = await Csms(interval=60, quiet=True).start()
-        try:
-            f = await Fleet(tmp_path, csms, scenario, stations=4, duration=10).run()
-        finally:
-            await csms.stop()
+        f, csms = await played(tmp_path, scenario, stations=4, duration=10)
         r = f.report
         assert f.code == 0, f.out + f.err
         assert r["csms_requests"] == {"SetNetworkProfile Accepted": 2, "SetVariables RebootRequired": 2,
