@@ -21,12 +21,6 @@ class Tasks:
         self._tasks = [t for t in self._tasks if not t[1].done()]
         self._tasks.append((name, asyncio.create_task(self._run(coro, name))))
 
-    def running(self, name):
-        for n, task in self._tasks:
-            if n == name and not task.done():
-                return True
-        return False
-
     def stop(self, name=None):
         """Cancel the tasks called `name`, or every task when name is None.
         Allocates nothing: it also runs while the process is being stopped."""

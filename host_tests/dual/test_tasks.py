@@ -7,28 +7,33 @@ from csagent.tasks import Tasks
 
 
 def test_stop_cancels_every_task_of_the_group():
-    ran = []
+    ran, ticks = [], []
 
     async def forever(name):
         try:
             while True:
+                ticks.append(name)
                 await asyncio.sleep(0.01)
         except asyncio.CancelledError:
             ran.append(name)
             raise
 
+    async def ticking(name):
+        del ticks[:]
+        await asyncio.sleep(0.05)
+        return name in ticks
+
     async def main():
         group = Tasks()
         group.start(forever("a"), "a")
         group.start(forever("b"), "b")
-        await asyncio.sleep(0.05)
-        assert group.running("a") and group.running("b")
+        assert await ticking("a") and await ticking("b")
         group.stop("a")
         await asyncio.sleep(0.05)
-        assert ran == ["a"] and not group.running("a") and group.running("b")
+        assert ran == ["a"] and not await ticking("a") and await ticking("b")
         group.stop()
         await asyncio.sleep(0.05)
-        assert sorted(ran) == ["a", "b"] and not group.running("b")
+        assert sorted(ran) == ["a", "b"] and not await ticking("b")
     asyncio.run(main())
 
 
