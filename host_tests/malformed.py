@@ -12,7 +12,7 @@ import re
 import jsonschema
 from jsonschema import Draft6Validator
 
-from gen_schemas import RECEIVED, load_schema
+from gen_schemas import RECEIVED, received_schema
 
 FORMAT = "FormatViolation"
 TYPE = "TypeConstraintViolation"
@@ -57,7 +57,7 @@ OfficialValidator = jsonschema.validators.extend(
 
 def validator(name):
     """jsonschema validator for an official schema, e.g. validator('ResetRequest')."""
-    return OfficialValidator(load_schema(name), format_checker=FORMATS)
+    return OfficialValidator(received_schema(name), format_checker=FORMATS)
 
 
 def resolve(node, root):
@@ -162,7 +162,7 @@ def malformed_cases(responses=False, per_kind=1):
     for name in RECEIVED:
         if not name.endswith(suffix):
             continue
-        root = load_schema(name)
+        root = received_schema(name)
         base = full_valid(root, root)
         by_kind = {}
         for mutation, path, replacement in sites(base, root):

@@ -20,7 +20,7 @@ from hypothesis_jsonschema import from_schema
 
 from conftest import run_micropython
 from csagent.validate import check
-from gen_schemas import RECEIVED, load_schema
+from gen_schemas import RECEIVED, received_schema
 from malformed import EXPECTED, apply, malformed_cases, render, sites, validator
 
 SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -46,7 +46,7 @@ def _narrowed(node):
 
 def _cases(name):
     """Strategy of (valid payload, (mutation, path, replacement)) for one schema."""
-    root = load_schema(name)
+    root = received_schema(name)
     payloads = from_schema(_narrowed(root))
 
     @st.composite

@@ -8,7 +8,7 @@ import json
 import random
 
 from conftest import run_micropython
-from gen_schemas import RECEIVED, load_schema
+from gen_schemas import RECEIVED, received_schema
 from malformed import full_valid
 
 SECONDS = 5
@@ -133,7 +133,7 @@ def test_fuzz_check_on_micropython(tmp_path, host_build):
     bases = []
     for name in RECEIVED:
         response = name.endswith("Response")
-        root = load_schema(name)
+        root = received_schema(name)
         bases.append((name[:-len("Response" if response else "Request")], response, full_valid(root, root)))
     (tmp_path / "bases.json").write_text(json.dumps(bases))
     (tmp_path / "fuzz.py").write_text(FUZZER, encoding="utf-8")

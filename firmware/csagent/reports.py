@@ -46,6 +46,8 @@ GetReport filters (B08):
   no component instance gives every instance; an evse without connectorId
   gives that EVSE's component and the same component on its connectors; no
   evse gives the component wherever it is. Names match case-insensitively.
+- A criterion outside ComponentCriterionEnumType gets NotSupported (B08.FR.02,
+  TC_B_19): the schema check lets it through for this answer.
 - Both given: an entry must pass both. Nothing passes: EmptyResultSet and
   no NotifyReport.
 - More componentVariable items than ItemsPerMessageGetReport get CALLERROR
@@ -63,6 +65,7 @@ from .ws import ConnectionClosed
 
 ATTEMPTS = 3
 BASES = ("ConfigurationInventory", "FullInventory", "SummaryInventory")
+CRITERIA = ("Active", "Available", "Enabled", "Problem")  # ComponentCriterionEnumType
 # B07.FR.09: the availability and condition of the station, its EVSEs and
 # connectors (and of any component that has these standardized variables).
 SUMMARY = (AVAILABILITY_STATE, "Available", "Enabled", "Active", "Problem", "Tripped",
@@ -153,7 +156,12 @@ class Reports:
         if size is not None and most and size > most:  # B08.FR.18
             raise CallError("FormatViolation",
                             "request of %d bytes exceeds BytesPerMessageGetReport %d" % (size, most))
-        return self._start(payload["requestId"], (payload.get("componentCriteria") or (), items))
+        criteria = payload.get("componentCriteria") or ()
+        for name in criteria:  # B08.FR.02, TC_B_19: the schema check lets any string through
+            if name not in CRITERIA:
+                return {"status": "NotSupported", "statusInfo": {
+                    "reasonCode": "UnsupportedParam", "additionalInfo": "componentCriteria " + name[:40]}}
+        return self._start(payload["requestId"], (criteria, items))
 
     def _start(self, request_id, what):
         if self._job is not None:

@@ -44,157 +44,157 @@ TABLE = tuple([
     0, False, 121, 'customData', 2, False, 'component', 82, True, 'variable', 97, False,
     # 121: array of 109 minItems 1
     1, 109, 1, None,
-    # 125: ComponentCriterionEnumType (enum)
-    3, 4, 'Active', 'Available', 'Enabled', 'Problem',
-    # 131: array of 125 minItems 1 maxItems 4
+    # 125: string
+    2, None,
+    # 127: array of 125 minItems 1 maxItems 4
     1, 125, 1, 4,
-    # 135: GetReportRequest (object)
-    0, False, 150, 'customData', 2, False, 'componentVariable', 121, False, 'requestId', 9,
-    True, 'componentCriteria', 131, False,
-    # 150: AttributeEnumType (enum)
+    # 131: GetReportRequest (object)
+    0, False, 146, 'customData', 2, False, 'componentVariable', 121, False, 'requestId', 9,
+    True, 'componentCriteria', 127, False,
+    # 146: AttributeEnumType (enum)
     3, 4, 'Actual', 'Target', 'MinSet', 'MaxSet',
-    # 156: GetVariableDataType (object)
-    0, False, 171, 'customData', 2, False, 'attributeType', 150, False, 'component', 82, True,
+    # 152: GetVariableDataType (object)
+    0, False, 167, 'customData', 2, False, 'attributeType', 146, False, 'component', 82, True,
     'variable', 97, True,
-    # 171: array of 156 minItems 1
-    1, 156, 1, None,
-    # 175: GetVariablesRequest (object)
-    0, False, 184, 'customData', 2, False, 'getVariableData', 171, True,
-    # 184: HeartbeatResponse (object)
-    0, False, 193, 'customData', 2, False, 'currentTime', 8, True,
-    # 193: NotifyReportResponse, SecurityEventNotificationResponse, StatusNotificationResponse (object)
-    0, False, 199, 'customData', 2, False,
-    # 199: string maxLength 36
+    # 167: array of 152 minItems 1
+    1, 152, 1, None,
+    # 171: GetVariablesRequest (object)
+    0, False, 180, 'customData', 2, False, 'getVariableData', 167, True,
+    # 180: HeartbeatResponse (object)
+    0, False, 189, 'customData', 2, False, 'currentTime', 8, True,
+    # 189: NotifyReportResponse, SecurityEventNotificationResponse, StatusNotificationResponse (object)
+    0, False, 195, 'customData', 2, False,
+    # 195: string maxLength 36
     2, 36,
-    # 201: AdditionalInfoType (object)
-    0, False, 213, 'customData', 2, False, 'additionalIdToken', 199, True, 'type', 80, True,
-    # 213: array of 201 minItems 1
-    1, 201, 1, None,
-    # 217: IdTokenEnumType (enum)
+    # 197: AdditionalInfoType (object)
+    0, False, 209, 'customData', 2, False, 'additionalIdToken', 195, True, 'type', 80, True,
+    # 209: array of 197 minItems 1
+    1, 197, 1, None,
+    # 213: IdTokenEnumType (enum)
     3, 8, 'Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress',
     'NoAuthorization',
-    # 227: IdTokenType (object)
-    0, False, 242, 'customData', 2, False, 'additionalInfo', 213, False, 'idToken', 199, True,
-    'type', 217, True,
-    # 242: ChargingProfilePurposeEnumType (enum)
+    # 223: IdTokenType (object)
+    0, False, 238, 'customData', 2, False, 'additionalInfo', 209, False, 'idToken', 195, True,
+    'type', 213, True,
+    # 238: ChargingProfilePurposeEnumType (enum)
     3, 4, 'ChargingStationExternalConstraints', 'ChargingStationMaxProfile', 'TxDefaultProfile',
     'TxProfile',
-    # 248: ChargingProfileKindEnumType (enum)
+    # 244: ChargingProfileKindEnumType (enum)
     3, 3, 'Absolute', 'Recurring', 'Relative',
-    # 253: RecurrencyKindEnumType (enum)
+    # 249: RecurrencyKindEnumType (enum)
     3, 2, 'Daily', 'Weekly',
-    # 257: ChargingRateUnitEnumType (enum)
+    # 253: ChargingRateUnitEnumType (enum)
     3, 2, 'W', 'A',
-    # 261: number
+    # 257: number
     6, None, None,
-    # 264: ChargingSchedulePeriodType (object)
-    0, False, 282, 'customData', 2, False, 'startPeriod', 9, True, 'limit', 261, True,
+    # 260: ChargingSchedulePeriodType (object)
+    0, False, 278, 'customData', 2, False, 'startPeriod', 9, True, 'limit', 257, True,
     'numberPhases', 9, False, 'phaseToUse', 9, False,
-    # 282: array of 264 minItems 1 maxItems 1024
-    1, 264, 1, 1024,
-    # 286: string maxLength 32
+    # 278: array of 260 minItems 1 maxItems 1024
+    1, 260, 1, 1024,
+    # 282: string maxLength 32
     2, 32,
-    # 288: RelativeTimeIntervalType (object)
-    0, False, 300, 'customData', 2, False, 'start', 9, True, 'duration', 9, False,
-    # 300: integer min 0.0
+    # 284: RelativeTimeIntervalType (object)
+    0, False, 296, 'customData', 2, False, 'start', 9, True, 'duration', 9, False,
+    # 296: integer min 0.0
     5, 0.0, None,
-    # 303: CostKindEnumType (enum)
+    # 299: CostKindEnumType (enum)
     3, 3, 'CarbonDioxideEmission', 'RelativePricePercentage', 'RenewableGenerationPercentage',
-    # 308: CostType (object)
-    0, False, 323, 'customData', 2, False, 'costKind', 303, True, 'amount', 9, True,
+    # 304: CostType (object)
+    0, False, 319, 'customData', 2, False, 'costKind', 299, True, 'amount', 9, True,
     'amountMultiplier', 9, False,
-    # 323: array of 308 minItems 1 maxItems 3
-    1, 308, 1, 3,
-    # 327: ConsumptionCostType (object)
-    0, False, 339, 'customData', 2, False, 'startValue', 261, True, 'cost', 323, True,
-    # 339: array of 327 minItems 1 maxItems 3
-    1, 327, 1, 3,
-    # 343: SalesTariffEntryType (object)
-    0, False, 358, 'customData', 2, False, 'relativeTimeInterval', 288, True, 'ePriceLevel',
-    300, False, 'consumptionCost', 339, False,
-    # 358: array of 343 minItems 1 maxItems 1024
-    1, 343, 1, 1024,
-    # 362: SalesTariffType (object)
-    0, False, 380, 'customData', 2, False, 'id', 9, True, 'salesTariffDescription', 286, False,
-    'numEPriceLevels', 9, False, 'salesTariffEntry', 358, True,
-    # 380: ChargingScheduleType (object)
-    0, False, 407, 'customData', 2, False, 'id', 9, True, 'startSchedule', 8, False, 'duration',
-    9, False, 'chargingRateUnit', 257, True, 'chargingSchedulePeriod', 282, True,
-    'minChargingRate', 261, False, 'salesTariff', 362, False,
-    # 407: array of 380 minItems 1 maxItems 3
-    1, 380, 1, 3,
-    # 411: ChargingProfileType (object)
-    0, False, 444, 'customData', 2, False, 'id', 9, True, 'stackLevel', 9, True,
-    'chargingProfilePurpose', 242, True, 'chargingProfileKind', 248, True, 'recurrencyKind',
-    253, False, 'validFrom', 8, False, 'validTo', 8, False, 'chargingSchedule', 407, True,
-    'transactionId', 199, False,
-    # 444: RequestStartTransactionRequest (object)
-    0, False, 465, 'customData', 2, False, 'evseId', 9, False, 'groupIdToken', 227, False,
-    'idToken', 227, True, 'remoteStartId', 9, True, 'chargingProfile', 411, False,
-    # 465: ResetEnumType (enum)
+    # 319: array of 304 minItems 1 maxItems 3
+    1, 304, 1, 3,
+    # 323: ConsumptionCostType (object)
+    0, False, 335, 'customData', 2, False, 'startValue', 257, True, 'cost', 319, True,
+    # 335: array of 323 minItems 1 maxItems 3
+    1, 323, 1, 3,
+    # 339: SalesTariffEntryType (object)
+    0, False, 354, 'customData', 2, False, 'relativeTimeInterval', 284, True, 'ePriceLevel',
+    296, False, 'consumptionCost', 335, False,
+    # 354: array of 339 minItems 1 maxItems 1024
+    1, 339, 1, 1024,
+    # 358: SalesTariffType (object)
+    0, False, 376, 'customData', 2, False, 'id', 9, True, 'salesTariffDescription', 282, False,
+    'numEPriceLevels', 9, False, 'salesTariffEntry', 354, True,
+    # 376: ChargingScheduleType (object)
+    0, False, 403, 'customData', 2, False, 'id', 9, True, 'startSchedule', 8, False, 'duration',
+    9, False, 'chargingRateUnit', 253, True, 'chargingSchedulePeriod', 278, True,
+    'minChargingRate', 257, False, 'salesTariff', 358, False,
+    # 403: array of 376 minItems 1 maxItems 3
+    1, 376, 1, 3,
+    # 407: ChargingProfileType (object)
+    0, False, 440, 'customData', 2, False, 'id', 9, True, 'stackLevel', 9, True,
+    'chargingProfilePurpose', 238, True, 'chargingProfileKind', 244, True, 'recurrencyKind',
+    249, False, 'validFrom', 8, False, 'validTo', 8, False, 'chargingSchedule', 403, True,
+    'transactionId', 195, False,
+    # 440: RequestStartTransactionRequest (object)
+    0, False, 461, 'customData', 2, False, 'evseId', 9, False, 'groupIdToken', 223, False,
+    'idToken', 223, True, 'remoteStartId', 9, True, 'chargingProfile', 407, False,
+    # 461: ResetEnumType (enum)
     3, 2, 'Immediate', 'OnIdle',
-    # 469: ResetRequest (object)
-    0, False, 481, 'customData', 2, False, 'type', 465, True, 'evseId', 9, False,
-    # 481: string maxLength 6
+    # 465: ResetRequest (object)
+    0, False, 477, 'customData', 2, False, 'type', 461, True, 'evseId', 9, False,
+    # 477: string maxLength 6
     2, 6,
-    # 483: boolean
+    # 479: boolean
     7,
-    # 484: APNAuthenticationEnumType (enum)
+    # 480: APNAuthenticationEnumType (enum)
     3, 4, 'CHAP', 'NONE', 'PAP', 'AUTO',
-    # 490: APNType (object)
-    0, False, 517, 'customData', 2, False, 'apn', 19, True, 'apnUserName', 17, False,
-    'apnPassword', 17, False, 'simPin', 9, False, 'preferredNetwork', 481, False,
-    'useOnlyPreferredNetwork', 483, False, 'apnAuthentication', 484, True,
-    # 517: OCPPVersionEnumType (enum)
+    # 486: APNType (object)
+    0, False, 513, 'customData', 2, False, 'apn', 19, True, 'apnUserName', 17, False,
+    'apnPassword', 17, False, 'simPin', 9, False, 'preferredNetwork', 477, False,
+    'useOnlyPreferredNetwork', 479, False, 'apnAuthentication', 480, True,
+    # 513: OCPPVersionEnumType (enum)
     3, 4, 'OCPP12', 'OCPP15', 'OCPP16', 'OCPP20',
-    # 523: OCPPTransportEnumType (enum)
+    # 519: OCPPTransportEnumType (enum)
     3, 2, 'JSON', 'SOAP',
-    # 527: OCPPInterfaceEnumType (enum)
+    # 523: OCPPInterfaceEnumType (enum)
     3, 8, 'Wired0', 'Wired1', 'Wired2', 'Wired3', 'Wireless0', 'Wireless1', 'Wireless2',
     'Wireless3',
-    # 537: VPNEnumType (enum)
+    # 533: VPNEnumType (enum)
     3, 4, 'IKEv2', 'IPSec', 'L2TP', 'PPTP',
-    # 543: VPNType (object)
-    0, False, 567, 'customData', 2, False, 'server', 19, True, 'user', 17, True, 'group', 17,
-    False, 'password', 17, True, 'key', 0, True, 'type', 537, True,
-    # 567: NetworkConnectionProfileType (object)
-    0, False, 597, 'customData', 2, False, 'apn', 490, False, 'ocppVersion', 517, True,
-    'ocppTransport', 523, True, 'ocppCsmsUrl', 19, True, 'messageTimeout', 9, True,
-    'securityProfile', 9, True, 'ocppInterface', 527, True, 'vpn', 543, False,
-    # 597: SetNetworkProfileRequest (object)
-    0, False, 609, 'customData', 2, False, 'configurationSlot', 9, True, 'connectionData', 567,
+    # 539: VPNType (object)
+    0, False, 563, 'customData', 2, False, 'server', 19, True, 'user', 17, True, 'group', 17,
+    False, 'password', 17, True, 'key', 0, True, 'type', 533, True,
+    # 563: NetworkConnectionProfileType (object)
+    0, False, 593, 'customData', 2, False, 'apn', 486, False, 'ocppVersion', 513, True,
+    'ocppTransport', 519, True, 'ocppCsmsUrl', 19, True, 'messageTimeout', 9, True,
+    'securityProfile', 9, True, 'ocppInterface', 523, True, 'vpn', 539, False,
+    # 593: SetNetworkProfileRequest (object)
+    0, False, 605, 'customData', 2, False, 'configurationSlot', 9, True, 'connectionData', 563,
     True,
-    # 609: string maxLength 1000
+    # 605: string maxLength 1000
     2, 1000,
-    # 611: SetVariableDataType (object)
-    0, False, 629, 'customData', 2, False, 'attributeType', 150, False, 'attributeValue', 609,
+    # 607: SetVariableDataType (object)
+    0, False, 625, 'customData', 2, False, 'attributeType', 146, False, 'attributeValue', 605,
     True, 'component', 82, True, 'variable', 97, True,
-    # 629: array of 611 minItems 1
-    1, 611, 1, None,
-    # 633: SetVariablesRequest (object)
-    0, False, 642, 'customData', 2, False, 'setVariableData', 629, True,
-    # 642: MessageTriggerEnumType (enum)
+    # 625: array of 607 minItems 1
+    1, 607, 1, None,
+    # 629: SetVariablesRequest (object)
+    0, False, 638, 'customData', 2, False, 'setVariableData', 625, True,
+    # 638: MessageTriggerEnumType (enum)
     3, 11, 'BootNotification', 'LogStatusNotification', 'FirmwareStatusNotification',
     'Heartbeat', 'MeterValues', 'SignChargingStationCertificate', 'SignV2GCertificate',
     'StatusNotification', 'TransactionEvent', 'SignCombinedCertificate',
     'PublishFirmwareStatusNotification',
-    # 655: TriggerMessageRequest (object)
-    0, False, 667, 'customData', 2, False, 'evse', 68, False, 'requestedMessage', 642, True,
+    # 651: TriggerMessageRequest (object)
+    0, False, 663, 'customData', 2, False, 'evse', 68, False, 'requestedMessage', 638, True,
 ])
 REQUESTS = {
     'GetBaseReport': 56,
-    'GetReport': 135,
-    'GetVariables': 175,
-    'RequestStartTransaction': 444,
-    'Reset': 469,
-    'SetNetworkProfile': 597,
-    'SetVariables': 633,
-    'TriggerMessage': 655,
+    'GetReport': 131,
+    'GetVariables': 171,
+    'RequestStartTransaction': 440,
+    'Reset': 465,
+    'SetNetworkProfile': 593,
+    'SetVariables': 629,
+    'TriggerMessage': 651,
 }
 RESPONSES = {
     'BootNotification': 33,
-    'Heartbeat': 184,
-    'NotifyReport': 193,
-    'SecurityEventNotification': 193,
-    'StatusNotification': 193,
+    'Heartbeat': 180,
+    'NotifyReport': 189,
+    'SecurityEventNotification': 189,
+    'StatusNotification': 189,
 }

@@ -377,6 +377,18 @@ def test_report_cancelled_with_its_connection_waits_to_start_over(flash):
 
 
 @with_flash
+def test_an_unknown_criterion_is_not_supported_and_starts_no_report(flash):
+    m = open_model(flash, write_defaults(flash, [var("Pump", "Problem", "boolean", "true", "ReadOnly")]))
+    sink = Sink({})
+    r = reports_for(m, sink)
+    answer = r.get_report({"requestId": 19, "componentCriteria": ["Problem", "Broken"]})
+    assert answer == {"status": "NotSupported", "statusInfo": {
+        "reasonCode": "UnsupportedParam", "additionalInfo": "componentCriteria Broken"}}  # B08.FR.02, TC_B_19
+    assert not r.busy()
+    assert r.get_report({"requestId": 20, "componentCriteria": ["Problem"]})[0] == {"status": "Accepted"}
+
+
+@with_flash
 def test_a_report_that_became_empty_is_closed_by_an_empty_message(flash):
     m = open_model(flash, write_defaults(flash, [
         var("Pump", "Problem", "boolean", "true", "ReadOnly"),
