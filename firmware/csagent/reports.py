@@ -58,6 +58,7 @@ import asyncio
 import json
 
 from . import clock
+from .compat import collect
 from .log import log
 from .names import AVAILABILITY_STATE, BYTES_PER_MESSAGE, DDC, ITEMS_PER_MESSAGE
 from .rpc import CallError, CallFailed
@@ -295,6 +296,10 @@ class Reports:
         seq = 0
         while True:
             more = [False]
+            # Between parts, the last one's garbage goes, and the high-water
+            # mark sees what a report holds (a collection costs far less
+            # than the part's round trip).
+            collect()
             await self.call("NotifyReport", self._pieces(request_id, seq, entries, ahead, more,
                                                           most_items, most_bytes))
             if not more[0]:
