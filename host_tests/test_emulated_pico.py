@@ -26,17 +26,6 @@ pytestmark = pytest.mark.skipif(
 DUAL = os.path.join(ROOT, "host_tests", "dual")
 MODULES = sorted(f[:-3] for f in os.listdir(DUAL) if f.startswith("test_") and f.endswith(".py"))
 INSTALL = {"identity": "CS-EMU", "csms_url": "ws://127.0.0.1:9/ocpp", "interface": "Wireless0"}
-# Dual tests known to fail on the Pico W, with why; a listed test that passes
-# fails this suite too, so the list is kept true.
-KNOWN_FAILURES = {
-    "test_store": {
-        "test_lines_stay_short": "MemoryError: a 500-key commit is one record, and store._line holds it "
-                                 "three times over (json.dumps, encode, the CRC prefix joined on), 38 KB "
-                                 "blocks the Pico W's 200 KB heap does not have free in one piece",
-    },
-}
-
-
 # Dual tests too slow for CI here, with their time on the emulator: power cuts
 # at every byte of a store's files, each replayed on the emulated flash.
 SLOW = {
@@ -216,8 +205,4 @@ def dual_params():
 
 @pytest.mark.parametrize("module,only", dual_params())
 def test_dual_module_on_the_pico(module, only, dual_pico):
-    failed = run_dual(dual_pico, module, skip=() if only else SLOW.get(module, ()), only=only)
-    known = {name: why for name, why in KNOWN_FAILURES.get(module, {}).items() if only in (None, name)}
-    assert failed == set(known)
-    if known:
-        pytest.xfail("; ".join("%s: %s" % kv for kv in sorted(known.items())))
+    assert not run_dual(dual_pico, module, skip=() if only else SLOW.get(module, ()), only=only)

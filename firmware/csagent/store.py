@@ -51,20 +51,34 @@ class StoreError(Exception):
     """The store cannot be read; raised instead of starting from defaults."""
 
 
-def _line(record):
-    text = json.dumps(record, separators=(",", ":")).encode()
-    return ("%08x " % binascii.crc32(text)).encode() + text + b"\n"
+def _write_line(f, record):
+    """Write record as one `crc32-hex json` line; returns its length in bytes.
+    On MicroPython the JSON text is written from the str itself, never copied
+    into bytes and again into a joined line: a large commit is in RAM once."""
+    text = json.dumps(record, separators=(",", ":"))
+    try:
+        data = memoryview(text)  # MicroPython: the str's own UTF-8 bytes
+    except TypeError:  # CPython
+        data = text.encode()
+    f.write(("%08x " % binascii.crc32(data)).encode())
+    f.write(data)
+    f.write(b"\n")
+    return len(data) + 10
 
 
 def _parse(line):
-    """The record of one line, or None when it is torn or corrupt."""
+    """The record of one line, or None when it is torn or corrupt. The JSON
+    is read in place where the runtime's json takes a memoryview (MicroPython)."""
     if len(line) < 11 or line[8:9] != b" " or line[-1:] != b"\n":
         return None
-    text = line[9:-1]
+    text = memoryview(line)[9:-1]
     try:
         if int(line[:8], 16) != binascii.crc32(text):
             return None
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except TypeError:  # CPython's json takes no memoryview
+            return json.loads(bytes(text))
     except ValueError:
         return None
 
@@ -157,7 +171,7 @@ class Store:
             self._fold()
         seq = self._seq + 1
         with open(self._slot(seq), "wb") as f:
-            f.write(_line({"s": seq, "c": delta}))
+            _write_line(f, {"s": seq, "c": delta})
             _sync(f)
         self._apply(delta)
         self._pending.update(delta)
@@ -254,15 +268,12 @@ class Store:
             chunk[key] = value
             n += len(key) + (4 if value is None else len(value)) + 6
             if n >= _CHUNK:
-                line = _line({"c": chunk})
-                f.write(line)
-                size += len(line)
+                size += _write_line(f, {"c": chunk})
                 chunk = {}
                 n = 0
-        line = _line({"s": self._seq, "c": chunk})
-        f.write(line)
+        size += _write_line(f, {"s": self._seq, "c": chunk})
         _sync(f)
-        return size + len(line)
+        return size
 
     def _fold(self):
         """Move the journal into the base log so its slots can be reused."""
@@ -281,9 +292,7 @@ class Store:
         """Snapshot the state into a new base log; the rename makes it count."""
         tmp = self._path("base.new")
         with open(tmp, "wb") as f:
-            header = _line({"v": VERSION})
-            f.write(header)
-            self._base_size = len(header) + self._write_records(f, self._data)
+            self._base_size = _write_line(f, {"v": VERSION}) + self._write_records(f, self._data)
         os.rename(tmp, self._path("base"))
         _sync_dir(self._dir)
         self._base_seq = self._seq
