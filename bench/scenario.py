@@ -217,7 +217,7 @@ def run():
         row("working heap once online (in use minus code)",
             lambda w: kb(w["online"] - w["code"]) if w["online"] else "n/a"),
         row("peak working heap: the most in use after a collection (at connect, each heartbeat, each"
-            " on-demand module), minus code",
+            " on-demand module, each report part), minus code",
             lambda w: kb(w["peak"] - w["code"]) if w["peak"] else "n/a", "24 KB, 64-bit"),
         row("smallest `-X heapsize` that passes the scenario (bisected, 4 KB steps)",
             lambda w: "%d KB" % w["smallest"] if w["smallest"] else "over the bisection range",
