@@ -73,7 +73,7 @@ def compile_module(src, rel, out, arch=None):
         if rel == SCHEMAS:
             with open(src, encoding="utf-8") as f:
                 text = table_as_list_display(f.read())
-            src = aside + ".py"
+            src = _aside(dest[:-4] + ".py")  # its name ends as a partial file's: sweeps leave it
             with open(src, "w", encoding="utf-8") as f:
                 f.write(text)
         # the source name tracebacks show is the module's dotted name, which
