@@ -16,10 +16,9 @@ hangs up at once sees the waits double, never a storm.
 import asyncio
 import json
 
-from . import backoff, clock, netprofiles, variables
+from . import backoff, clock, variables
 from .boot import Registration
 from .compat import collect, const, sleep, unload
-from .connection import Connection
 from .connectors import Connectors
 from .log import log, reason
 from .model import DeviceModel
@@ -32,13 +31,14 @@ from .tasks import Tasks
 from .validate import check
 from .ws import ConnectionClosed
 
+LINK = ("csagent.connection", "csagent.netprofiles")  # code of a connection attempt
 # Code loaded only while used. Each is imported once at start-up and dropped:
 # the names it adds to MicroPython's string table stay. That table grows by
 # doubling one pool (640 names take 7 KB in one piece on the unix port): it
 # must grow now, while the heap is still whole, not at a later connect or
 # report, when no such piece may be free (measured: connects then fail).
 ON_DEMAND = ("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
-             "csagent.ws_handshake", "csagent.tls")
+             "csagent.ws_handshake", "csagent.tls") + LINK
 STEADY = const(60)  # seconds: a connection up this long went well, said anything or not
 
 
@@ -62,7 +62,9 @@ class Agent:
         self.lost = None  # board.time() when the last connection ended
         events = self.events = SecurityEvents(store, self.call, board.time)
         self.registration = Registration(model, store, board, self.call, events)
-        self.link = Connection(model, store, board, events)
+        from . import connection  # loaded for each attempt (connect), here for the slot order
+        self.slots = connection.cursor(model)
+        unload(*LINK)
         self.connectors = Connectors(board, self.call)
         self.reports = None  # the report under way: its code is loaded only then
         self.rpc = Rpc(self.handler, check, self.registration.gate)
@@ -142,6 +144,7 @@ class Agent:
 
     def install(self, settings):
         """First start: what the technician entered (id, password, CSMS URL)."""
+        from . import netprofiles
         self.model.apply_install(settings)
         if settings.get("csms_url"):
             slot = (netprofiles.priority(self.model) or [0])[0]
@@ -153,14 +156,18 @@ class Agent:
     def priority_check(self, value):
         """B10.FR.02: every slot of a new priority must hold a profile;
         A05.FR.02/03: one the board has the certificates for."""
-        for slot in value.split(","):
-            profile = netprofiles.load(self.store, int(slot))
-            if profile is None:
-                return "NoProfileInSlot"
-            missing = netprofiles.missing_certificate(self.board, profile["securityProfile"])
-            if missing:
-                return missing[0]
-        return None
+        from . import netprofiles
+        try:
+            for slot in value.split(","):
+                profile = netprofiles.load(self.store, int(slot))
+                if profile is None:
+                    return "NoProfileInSlot"
+                missing = netprofiles.missing_certificate(self.board, profile["securityProfile"])
+                if missing:
+                    return missing[0]
+            return None
+        finally:
+            unload(netprofiles.__name__)
 
     def changed(self, component, variable):
         """Live behaviour follows SetVariables without a restart."""
@@ -202,7 +209,7 @@ class Agent:
                     log("reconnect", "in", seconds)
                     await sleep(seconds)
                 try:
-                    ws = await self.link.open()
+                    ws = await self.connect()
                 except Exception as e:  # any failure to connect: the next wait is longer
                     log("connect-failed", reason(e))
                     continue
@@ -211,6 +218,14 @@ class Agent:
         except asyncio.CancelledError:  # stopped by its owner (a fleet): its own tasks with it
             self.tasks.stop()  # not in a `finally`: see session
             raise
+
+    async def connect(self):
+        """One attempt to make the link; its code is loaded only for it."""
+        from . import connection
+        try:
+            return await connection.open_link(self.model, self.store, self.board, self.events, self.slots)
+        finally:
+            unload(*LINK)
 
     async def session(self, ws):
         """One connection, until it closes. True when it went well: nothing

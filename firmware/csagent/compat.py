@@ -56,18 +56,19 @@ def heap():
     return gc.mem_alloc(), gc.mem_free(), _high[0]
 
 
-def unload(name):
-    """Forget a module used only now and then (the handshake, a report), so
-    the heap its code takes is free between uses; the next import loads it
-    again from flash. CPython keeps it."""
+def unload(*names):
+    """Forget modules used only now and then (the handshake, a report), so
+    the heap their code takes is free between uses; the next import loads
+    them again from flash. CPython keeps them."""
     if not BOARD_HEAP:
         return
     import sys
-    sys.modules.pop(name, None)
-    package, _, attr = name.rpartition(".")
-    parent = sys.modules.get(package)
-    if parent is not None and attr in dir(parent):
-        delattr(parent, attr)
+    for name in names:
+        sys.modules.pop(name, None)
+        package, _, attr = name.rpartition(".")
+        parent = sys.modules.get(package)
+        if parent is not None and attr in dir(parent):
+            delattr(parent, attr)
 
 
 _SLICE = const(86400)  # seconds: well inside the range of a board's ticks
@@ -92,3 +93,4 @@ async def sleep(seconds):
     """asyncio.sleep for any number of seconds (see wait_event)."""
     import asyncio
     await wait_event(asyncio.Event(), seconds)
+

@@ -14,6 +14,9 @@ after a reboot, the station goes back to that one (A01).
 
 A refused password and a failed TLS handshake are security events (A04),
 queued once however often the attempt fails.
+
+The agent loads this module for each attempt and drops it after: between
+attempts and while online its code takes no heap.
 """
 from . import netprofiles
 from .log import log
@@ -27,44 +30,55 @@ TLS_EVENTS = (("CERT", "InvalidCsmsCertificate"), ("VERSION", "InvalidTLSVersion
               ("CIPHER", "InvalidTLSCipherSuite"), ("HANDSHAKE_FAILURE", "InvalidTLSCipherSuite"))
 
 
-class Connection:
+def cursor(model):
+    """Where slot fallback stands, kept by the agent between attempts while
+    this module is not loaded: the slots in priority order as read at
+    start-up, the index of the one tried, its failures in a row."""
+    return {"slots": netprofiles.priority(model), "index": 0, "failures": 0}
+
+
+async def open_link(model, store, board, events, cursor):
+    """The WebSocket of the next attempt, through the slot `cursor` points
+    at; events is the SecurityEvents queue."""
+    return await _Attempt(model, store, board, events).run(cursor)
+
+
+class _Attempt:
     def __init__(self, model, store, board, events):
-        """events is the SecurityEvents queue."""
         self.model = model
         self.store = store
         self.board = board
         self.events = events
-        self.slots = netprofiles.priority(model)
-        self.index = 0
-        self.failures = 0
 
-    async def open(self):
-        if not self.slots:
+    async def run(self, cursor):
+        slots = cursor["slots"]
+        if not slots:
             raise ValueError("NetworkConfigurationPriority names no slot")
-        slot = self.slots[self.index]
+        slot = slots[cursor["index"]]
         try:
             ws = await self._open(slot)
         except Exception:
-            self.failures += 1
-            if self.failures >= self.model.int_value(COMM, "NetworkProfileConnectionAttempts", 3):
-                self.failures = 0
-                self._next_slot()
-                if self.slots[self.index] != slot:
-                    log("network-profile", "slot", slot, "failed; next slot", self.slots[self.index])
+            cursor["failures"] += 1
+            if cursor["failures"] >= self.model.int_value(COMM, "NetworkProfileConnectionAttempts", 3):
+                cursor["failures"] = 0
+                cursor["index"] = self._next_slot(slots, cursor["index"])
+                if slots[cursor["index"]] != slot:
+                    log("network-profile", "slot", slot, "failed; next slot", slots[cursor["index"]])
             raise
-        self.failures = 0
+        cursor["failures"] = 0
         self.model.set_value(COMM, "ActiveNetworkProfile", str(slot))
         return ws
 
-    def _next_slot(self):
-        """The next slot in priority order whose security profile is not
-        below the one in use."""
+    def _next_slot(self, slots, index):
+        """The index of the next slot in priority order whose security
+        profile is not below the one in use."""
         floor = self.model.int_value(SEC, SECURITY_PROFILE, 1)
-        for _ in self.slots:
-            self.index = (self.index + 1) % len(self.slots)
-            profile = netprofiles.load(self.store, self.slots[self.index])
+        for _ in slots:
+            index = (index + 1) % len(slots)
+            profile = netprofiles.load(self.store, slots[index])
             if profile is not None and profile["securityProfile"] >= floor:
-                return
+                break
+        return index
 
     async def _open(self, slot):
         model = self.model

@@ -114,7 +114,7 @@ def _offsets(table, h):
     return found
 
 
-def _lines(f, chunk=256):
+def _lines(f, chunk=128):
     """(offset, line) from the file's position on, read in chunks: a port's
     readline() may fetch byte by byte, one filesystem call each."""
     offset = f.tell()
@@ -126,6 +126,7 @@ def _lines(f, chunk=256):
                 yield offset, rest
             return
         rest += data
+        data = None  # not held while a line is out: a report's heap is that small
         end = rest.find(b"\n")
         while end >= 0:
             yield offset, rest[:end + 1]
@@ -443,12 +444,12 @@ class DeviceModel:
         longest = self.value_limit(REPORTING_VALUE_SIZE, 2500)
         with open(self._path, "rb") as f:
             for _, line in _lines(f):
-                if line.strip():
-                    d = json.loads(line)
-                    d["key"] = _key_of(d)
-                    yield self._report(d, longest)
+                if line.strip():  # the definition is not kept while its entry is out
+                    yield self._report(line, longest)
 
-    def _report(self, d, longest):
+    def _report(self, line, longest):
+        d = json.loads(line)
+        d["key"] = _key_of(d)
         component = {"name": d["component"]}
         if d.get("componentInstance"):
             component["instance"] = d["componentInstance"]

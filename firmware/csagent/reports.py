@@ -16,8 +16,8 @@ with a ReadWrite or WriteOnly attribute, FullInventory (B07.FR.08) every
 variable, SummaryInventory (B07.FR.09) the variables named in SUMMARY.
 
 Memory: the model streams its defaults file line by line; this module holds
-one message's entries (as JSON text until the message goes) and the next
-entry, never the report, so the heap a report needs does not grow with the
+the JSON text of one entry at a time (its dict goes once it is text), never
+the message or the report, so the heap a report needs does not grow with the
 model (bench/reports.py measures it).
 
 What a CSMS can rely on:
@@ -84,9 +84,9 @@ def _size(text):
         return len(text.encode())
 
 
-def _next(entries):
+def _next(texts):
     try:
-        return next(entries)
+        return next(texts)
     except StopIteration:
         return None
 
@@ -168,13 +168,14 @@ class Reports:
         if self._job is not None:
             return {"status": "Rejected", "statusInfo": {
                 "reasonCode": "Unspecified", "additionalInfo": "report %d is in progress" % self._job[0]}}
-        entries = self._select(what)
-        entry = _next(entries)
-        if entry is None:
+        limits = self._limits()  # read before the entries' file is open: one file at a time
+        texts = self._select(what)
+        text = _next(texts)
+        if text is None:
             return {"status": "EmptyResultSet"}
         self._job = [request_id, what, 0]
         log("report", request_id, what[0] if len(what) == 1 else "custom")
-        return {"status": "Accepted"}, lambda: self._run(entries, entry)
+        return {"status": "Accepted"}, lambda: self._run(limits, texts, text)
 
     # -- connection --------------------------------------------------------
 
@@ -194,13 +195,16 @@ class Reports:
     # -- selection ---------------------------------------------------------
 
     def _select(self, what):
-        """The entries `what` asks for, in file order; close() when stopping early."""
+        """The JSON text of each entry `what` asks for, in file order;
+        close() when stopping early."""
         keep = self._filter(what)
         entries = self.model.variables()
         try:
             for entry in entries:
                 if keep(entry):
-                    yield entry
+                    text = json.dumps(entry)
+                    entry = None  # only its text is held while it is out
+                    yield text
         finally:
             entries.close()
 
@@ -241,18 +245,20 @@ class Reports:
 
     # -- sending -----------------------------------------------------------
 
-    async def _run(self, entries=None, entry=None):
+    async def _run(self, limits=None, texts=None, text=None):
         """Send the report under way, starting over on a failure (module doc)."""
         job = self._job
         self._running = True
         paused = False
         try:
             while True:
-                if entries is None:
-                    entries = self._select(job[1])
-                    entry = _next(entries)
+                if texts is None:
+                    limits = self._limits()
+                    texts = self._select(job[1])
+                    text = _next(texts)
+                ahead, text = [text], None  # the next entry's text, held in one place
                 try:
-                    await self._stream(job[0], entries, entry)
+                    await self._stream(job[0], limits, texts, ahead)
                     log("report-done", job[0])
                     return
                 except (CallFailed, ConnectionClosed) as e:
@@ -267,8 +273,8 @@ class Reports:
                         return
                     log("report-retry", job[0], e.args[0] if e.args else "")
                 finally:
-                    entries.close()
-                    entries = None
+                    texts.close()
+                    texts = None
         except asyncio.CancelledError:  # its connection ended: start over on the next
             paused = True
             log("report-paused", job[0], "starts over when online")
@@ -286,13 +292,16 @@ class Reports:
         """A report is under way or waits to start over."""
         return self._job is not None
 
-    async def _stream(self, request_id, entries, entry):
+    def _limits(self):
+        """(most entries, most bytes, 0: no limit) of one NotifyReport."""
+        return (max(1, self.model.int_value(DDC, ITEMS_PER_MESSAGE, 1, var_instance="GetReport")),
+                self.model.int_value(DDC, BYTES_PER_MESSAGE, 0, var_instance="GetReport"))
+
+    async def _stream(self, request_id, limits, texts, ahead):
         """Send the entries as NotifyReports, each streamed into the WebSocket
         piece by piece: one entry's JSON text is in memory at a time, so the
         heap a report needs does not grow with the message or the model."""
-        most_items = max(1, self.model.int_value(DDC, ITEMS_PER_MESSAGE, 1, var_instance="GetReport"))
-        most_bytes = self.model.int_value(DDC, BYTES_PER_MESSAGE, 0, var_instance="GetReport")  # 0: no limit
-        ahead = [None if entry is None else json.dumps(entry)]  # the next entry's text
+        most_items, most_bytes = limits
         seq = 0
         while True:
             more = [False]
@@ -300,13 +309,13 @@ class Reports:
             # mark sees what a report holds (a collection costs far less
             # than the part's round trip).
             collect()
-            await self.call("NotifyReport", self._pieces(request_id, seq, entries, ahead, more,
+            await self.call("NotifyReport", self._pieces(request_id, seq, texts, ahead, more,
                                                           most_items, most_bytes))
             if not more[0]:
                 return
             seq += 1
 
-    def _pieces(self, request_id, seq, entries, ahead, more, most_items, most_bytes):
+    def _pieces(self, request_id, seq, texts, ahead, more, most_items, most_bytes):
         """The JSON text of one NotifyReport payload, piece by piece. "tbc"
         comes last, when it is known whether entries are left (more[0])."""
         head = '{"requestId":%d,"generatedAt":"%s","seqNo":%d' % (request_id, clock.iso(self.now()), seq)
@@ -327,6 +336,5 @@ class Reports:
             yield text
             size += n
             count += 1
-            entry = _next(entries)
-            ahead[0] = None if entry is None else json.dumps(entry)
+            ahead[0] = _next(texts)
         yield '],"tbc":%s}' % ("true" if more[0] else "false")
