@@ -46,6 +46,11 @@ async def step(conn, op, args):
             await conn.send(args[2] * args[1])
     elif op == "send_together":
         await asyncio.gather(*[conn.send(c * args[0]) for c in args[1]])
+    elif op == "send_parts_failing":  # a message whose pieces fail after its first fragment went
+        def parts():
+            yield args[1] * args[0]
+            raise MemoryError("memory allocation failed")
+        await conn.send_parts(parts())
     elif op == "recv":
         return summary(await conn.recv())
     elif op == "close":
@@ -213,6 +218,16 @@ def test_message_over_soft_limit_is_skipped_and_the_link_goes_on(peer, client):
     for tooks in got[3:5]:
         assert tooks["type"] == "MessageTooLarge" and '[2,"id-7","SetVariables"' in tooks["text"], log
     assert got[5] == "after", log
+
+
+def test_message_failing_mid_way_closes_the_link_with_1011(peer, client):
+    """A half-sent message cannot be ended, and any frame after it would
+    break the stream: the link is dropped (the peer sees no close frame)."""
+    port = serve_echo(peer)
+    log = client({"url": url(port), "steps": [["send_parts_failing", 2000, "a"], ["send", "x"]]})
+    got = results(log)
+    assert closed(1011, "message aborted: memory allocation failed")(got[1]) and closed(1011)(got[2]), log
+    assert wait_seen(peer, 1) == [("closed", 1006, "")]
 
 
 def test_server_initiated_close(peer, client):

@@ -442,6 +442,7 @@ class DeviceModel:
         values are cut to ReportingValueSize/ValueSize (B07, B08). Close the
         generator when stopping early, so the file is closed."""
         longest = self.value_limit(REPORTING_VALUE_SIZE, 2500)
+        self._recent = []  # the lookups' parsed lines make room for a report (~0.3 KB each)
         with open(self._path, "rb") as f:
             for _, line in _lines(f):
                 if line.strip():  # the definition is not kept while its entry is out

@@ -172,7 +172,9 @@ class WebSocket:
         self.ping_interval = ping_interval
         self.soft_limit = 0  # a message larger than this raises MessageTooLarge (0: none)
         self._r = self._w = None
-        self._lock = asyncio.Lock()
+        self._sending = False  # a frame is going out; _sent is set when none is
+        self._sent = asyncio.Event()
+        self._sent.set()
         self._peer_closed = asyncio.Event()
         self._closed = None  # (code, reason) once over
         self._close_sent = False
@@ -204,39 +206,44 @@ class WebSocket:
     async def _write_parts(self, opcode, parts):
         buf = self._buffer()
         n = 0
-        try:
-            for part in parts:
-                try:
-                    data = memoryview(part)
-                except TypeError:
-                    data = part.encode()
-                at = 0
-                while at < len(data):
-                    take = min(_CHUNK - n, len(data) - at)
-                    buf[_ROOM + n:_ROOM + n + take] = data[at:at + take]
-                    n += take
-                    at += take
-                    if n == _CHUNK:
-                        if self._put(self._seal(opcode, n, False), _ROOM + n):
-                            await self._drain()
-                        opcode, n = _OP_CONT, 0
-        except (OSError, EOFError, asyncio.TimeoutError):
-            raise
-        except Exception as e:  # the pieces failed mid-message: the message cannot be ended
-            await self._shutdown(1011, "message aborted: " + _one_line(e))
-            raise ConnectionClosed(*self._closed)
+        for part in parts:
+            try:
+                data = memoryview(part)
+            except TypeError:
+                data = part.encode()
+            at = 0
+            while at < len(data):
+                take = min(_CHUNK - n, len(data) - at)
+                buf[_ROOM + n:_ROOM + n + take] = data[at:at + take]
+                n += take
+                at += take
+                if n == _CHUNK:
+                    if self._put(self._seal(opcode, n, False), _ROOM + n):
+                        await self._drain()
+                    opcode, n = _OP_CONT, 0
         if self._put(self._seal(opcode, n, True), _ROOM + n):
             await self._drain()
 
     async def _send_frame(self, opcode, payload, write=None):
-        async with self._lock:  # frames of concurrent senders never interleave
-            if self._closed or (self._close_sent and opcode != _OP_CLOSE):
-                raise ConnectionClosed(*(self._closed or (1000, "closing")))
-            try:
-                await (write or self._write_frame)(opcode, payload)
-            except (OSError, EOFError, asyncio.TimeoutError) as e:
-                await self._shutdown(1006, "send failed: " + _one_line(e))
-                raise ConnectionClosed(*self._closed)
+        while self._sending:  # frames of concurrent senders never interleave
+            await self._sent.wait()
+        if self._closed or (self._close_sent and opcode != _OP_CLOSE):
+            raise ConnectionClosed(*(self._closed or (1000, "closing")))
+        self._sending = True
+        self._sent.clear()
+        try:
+            await (write or self._write_frame)(opcode, payload)
+        except (OSError, EOFError, asyncio.TimeoutError) as e:
+            await self._shutdown(1006, "send failed: " + _one_line(e))
+            raise ConnectionClosed(*self._closed)
+        except Exception as e:
+            # A message's pieces failed, or the heap did, part-way: a
+            # frame after a half-sent message would break the stream.
+            await self._shutdown(1011, "message aborted: " + _one_line(e))
+            raise ConnectionClosed(*self._closed)
+        finally:
+            self._sending = False
+            self._sent.set()
 
     def _buffer(self):
         """The connection's one send buffer: _ROOM bytes for a frame header,
