@@ -93,4 +93,3 @@ async def sleep(seconds):
     """asyncio.sleep for any number of seconds (see wait_event)."""
     import asyncio
     await wait_event(asyncio.Event(), seconds)
-

@@ -4,7 +4,7 @@ Incoming frames are checked in a fixed order before any handler runs:
 frame shape (RpcFrameworkError) -> message type (MessageTypeNotSupported)
 -> action known (NotImplemented) and handled (NotSupported) -> registration
 gate (SecurityError, B02/B03) -> payload schema (validate.check, issue 4)
--> handler. Our own CALLs go one at a time; callers queue on a lock, and a
+-> handler. Our own CALLs go one at a time; callers wait their turn, and a
 CALL unanswered within the MessageTimeout fails so the queue goes on.
 """
 import asyncio
