@@ -45,7 +45,7 @@ from csagent.store import Store
 from csagent.reports import Reports
 from csagent.rpc import CallFailed, Rpc
 from csagent.validate import check
-from csagent.ws import connect
+from csagent.ws_handshake import connect
 path, store_dir, url, leave = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 model = DeviceModel(path, Store(store_dir))
 parts = []

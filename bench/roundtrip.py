@@ -232,7 +232,7 @@ def run():
         "shows the spread.",
         "",
         "Where the agent's time went (issue 13), per request, measured on the unix port: five device-model",
-        "lookups that each re-read and parsed a line of model.jsonl (now: four definitions kept parsed and",
+        "lookups that each re-read and parsed a line of model.jsonl (now: the last one kept parsed and",
         "the int limits kept until the next write), a gc.collect() after every message (now: gc.threshold),",
         "byte-by-byte masking (now one int for a short frame), a timer per frame sent and per received frame's body",
         "(now only when the socket makes us wait), and one JSON piece per token of the answer (now one per",

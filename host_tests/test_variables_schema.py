@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from conftest import ROOT
 from csagent.model import DeviceModel
 from csagent.store import Store
-from csagent.variables import TooLarge, get_variables, set_variables
+from csagent.rpc import CallError
+from csagent.variables import get_variables, set_variables
 
 SCHEMAS = os.path.join(ROOT, ".venv", "lib", "python3.11", "site-packages", "ocpp", "v201", "schemas")
 DEFAULTS = os.path.join(ROOT, "boards", "host", "model.jsonl")
@@ -118,7 +119,7 @@ def _answer(handler, payload, validator):
     size = len(json.dumps([2, "id", "Action", payload]).encode())
     try:
         response = handler(STATION.model, payload, size)
-    except TooLarge as e:
+    except CallError as e:
         assert e.args[0] in ("OccurrenceConstraintViolation", "FormatViolation")
         return None
     validator.validate(response)

@@ -86,7 +86,9 @@ def kind_codes():
     for stmt in tree.body:
         if (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)
                 and getattr(stmt.value.func, "id", None) == "const"):
-            codes[stmt.targets[0].id] = stmt.value.args[0].value
+            value = stmt.value.args[0]
+            if isinstance(value, ast.Constant) and type(value.value) is int:  # not its str consts
+                codes[stmt.targets[0].id] = value.value
     return {k: codes["_" + k.upper()] for k in
             ("object", "array", "string", "enum", "datetime", "integer", "number", "boolean")}
 

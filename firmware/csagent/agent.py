@@ -22,8 +22,6 @@ from .compat import collect, const, sleep, unload
 from .connectors import Connectors
 from .log import log, reason
 from .model import DeviceModel
-from .names import (AVAILABILITY_STATE, BASIC_AUTH_PASSWORD, CLOCK, COMM, CONNECTOR, HEARTBEAT_INTERVAL,
-                    MESSAGE_TIMEOUT, PING_INTERVAL, PRIORITY, SEC, SECURITY_PROFILE, SERIAL_NUMBER, STATION)
 from .rpc import CallError, Rpc
 from .security_events import SecurityEvents
 from .store import Store
@@ -31,27 +29,41 @@ from .tasks import Tasks
 from .validate import check
 from .ws import ConnectionClosed
 
-LINK = ("csagent.connection", "csagent.netprofiles")  # code of a connection attempt
+_AVAILABILITY_STATE = const("AvailabilityState")
+_BASIC_AUTH_PASSWORD = const("BasicAuthPassword")
+_CLOCK = const("ClockCtrlr")
+_COMM = const("OCPPCommCtrlr")
+_CONNECTOR = const("Connector")
+_HEARTBEAT_INTERVAL = const("HeartbeatInterval")
+_MESSAGE_TIMEOUT = const("MessageTimeout")
+_PING_INTERVAL = const("WebSocketPingInterval")
+_PRIORITY = const("NetworkConfigurationPriority")
+_SEC = const("SecurityCtrlr")
+_SECURITY_PROFILE = const("SecurityProfile")
+_SERIAL_NUMBER = const("SerialNumber")
+_STATION = const("ChargingStation")
+
+_LINK = const(("csagent.connection", "csagent.netprofiles", "csagent.ws_handshake"))  # code of a connection attempt
 # Code loaded only while used. Each is imported once at start-up and dropped:
 # the names it adds to MicroPython's string table stay. That table grows by
 # doubling one pool (640 names take 7 KB in one piece on the unix port): it
 # must grow now, while the heap is still whole, not at a later connect or
 # report, when no such piece may be free (measured: connects then fail).
-ON_DEMAND = ("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
-             "csagent.ws_handshake", "csagent.tls") + LINK
-STEADY = const(60)  # seconds: a connection up this long went well, said anything or not
+_ON_DEMAND = const(("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
+                    "csagent.ws_handshake", "csagent.tls", "csagent.connection", "csagent.netprofiles"))
+_STEADY = const(60)  # seconds: a connection up this long went well, said anything or not
 
 
 class Agent:
     def __init__(self, board):
-        for name in ON_DEMAND:  # before anything else: see ON_DEMAND
+        for name in _ON_DEMAND:  # before anything else: see _ON_DEMAND
             __import__(name)
             unload(name)
             collect()
         self.board = board
         store = self.store = Store(board.flash + "/store")
         model = self.model = DeviceModel(board.defaults, store)
-        settings = board.read_install()
+        settings = board.read_json("install.json")  # what a technician left for the first start
         if settings:
             self.install(settings)
             board.install_done()
@@ -64,19 +76,19 @@ class Agent:
         self.registration = Registration(model, store, board, self.call, events)
         from . import connection  # loaded for each attempt (connect), here for the slot order
         self.slots = connection.cursor(model)
-        unload(*LINK)
+        unload(*_LINK)
         self.connectors = Connectors(board, self.call)
         self.reports = None  # the report under way: its code is loaded only then
         self.rpc = Rpc(self.handler, check, self.registration.gate)
         model.watch(self.changed)
-        model.provide(CLOCK, "DateTime", lambda: clock.iso(board.time()))
+        model.provide(_CLOCK, "DateTime", lambda: clock.iso(board.time()))
         if board.serial():  # boards with a chip id (machine.unique_id) report it
-            model.provide(STATION, SERIAL_NUMBER, board.serial)
+            model.provide(_STATION, _SERIAL_NUMBER, board.serial)
         for evse, connector in board.connectors:
-            if model.value(CONNECTOR, AVAILABILITY_STATE, evse=evse, connector=connector) is not None:
-                model.provide(CONNECTOR, AVAILABILITY_STATE,
+            if model.value(_CONNECTOR, _AVAILABILITY_STATE, evse=evse, connector=connector) is not None:
+                model.provide(_CONNECTOR, _AVAILABILITY_STATE,
                               lambda e=evse, c=connector: board.connector_status(e, c), evse=evse, connector=connector)
-        model.add_check(COMM, PRIORITY, self.priority_check)
+        model.add_check(_COMM, _PRIORITY, self.priority_check)
         events.record("StartupOfTheDevice", "boot reason " + self.registration.reason)
         if self.registration.reason not in ("PowerUp", "Unknown"):
             events.record("ResetOrReboot", "boot reason " + self.registration.reason)
@@ -150,7 +162,7 @@ class Agent:
             slot = (netprofiles.priority(self.model) or [0])[0]
             profile = netprofiles.install_profile(settings)
             self.store.commit({netprofiles.PREFIX + str(slot): json.dumps(profile)})
-            self.model.set_value(SEC, SECURITY_PROFILE, str(profile["securityProfile"]))
+            self.model.set_value(_SEC, _SECURITY_PROFILE, str(profile["securityProfile"]))
         log("installed", "identity", settings.get("identity"))
 
     def priority_check(self, value):
@@ -171,19 +183,19 @@ class Agent:
 
     def changed(self, component, variable):
         """Live behaviour follows SetVariables without a restart."""
-        if variable == HEARTBEAT_INTERVAL:
+        if variable == _HEARTBEAT_INTERVAL:
             self.registration.changed.set()
-        elif variable == PING_INTERVAL and self.ws:
-            self.ws.ping_interval = self.model.int_value(COMM, PING_INTERVAL, 0)
-        elif variable == BASIC_AUTH_PASSWORD:
+        elif variable == _PING_INTERVAL and self.ws:
+            self.ws.ping_interval = self.model.int_value(_COMM, _PING_INTERVAL, 0)
+        elif variable == _BASIC_AUTH_PASSWORD:
             self.events.record("ReconfigurationOfSecurityParameters", "BasicAuthPassword changed")
-            if self.model.int_value(SEC, SECURITY_PROFILE, 1) < 3:
+            if self.model.int_value(_SEC, _SECURITY_PROFILE, 1) < 3:
                 # A01: reconnect with the new password once this answer is out
                 # (profile 3 authenticates with its certificate, not a password).
                 self.rpc.later(lambda: self.close(1000, "new password"))
 
     async def call(self, action, payload):
-        timeout = self.model.int_value(COMM, MESSAGE_TIMEOUT, 30, var_instance="Default")
+        timeout = self.model.int_value(_COMM, _MESSAGE_TIMEOUT, 30, var_instance="Default")
         return await self.rpc.call(action, payload, timeout)
 
     async def close(self, code, why):
@@ -225,12 +237,12 @@ class Agent:
         try:
             return await connection.open_link(self.model, self.store, self.board, self.events, self.slots)
         finally:
-            unload(*LINK)
+            unload(*_LINK)
 
     async def session(self, ws):
         """One connection, until it closes. True when it went well: nothing
         failed on our side, and the CSMS said something valid on it or it
-        stayed up STEADY seconds (a station with nothing to say for a while)."""
+        stayed up _STEADY seconds (a station with nothing to say for a while)."""
         self.ws, self.failure = ws, None
         began = self.board.time()
         work = self.work = Tasks(self.failed)
@@ -252,7 +264,7 @@ class Agent:
         self.lost = self.board.time()
         if self.reports:
             self.reports.offline()
-        return (heard or self.lost - began >= STEADY) and self.failure is None
+        return (heard or self.lost - began >= _STEADY) and self.failure is None
 
     async def failed(self, name, error):
         """A task of the connection failed (a MemoryError in a fragmented
@@ -270,7 +282,7 @@ class Agent:
         await self.registration.register()
         # B04.FR.01/02: after a long offline period (or a boot) every connector, else what changed
         everything = fresh or self.lost is None or \
-            self.board.time() - self.lost > self.model.int_value(COMM, "OfflineThreshold", 0)
+            self.board.time() - self.lost > self.model.int_value(_COMM, "OfflineThreshold", 0)
         await self.connectors.tell(self.board.connectors if everything else None)
         work.start(self.connectors.follow(), "connectors")
         work.start(self.events.deliver(), "security-events")

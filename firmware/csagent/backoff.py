@@ -7,14 +7,16 @@ seconds is added each time so a fleet does not reconnect in step.
 """
 import os
 
-from .names import COMM
+from .compat import const
+
+_COMM = const("OCPPCommCtrlr")
 
 
 def delay(model, attempt):
     """Seconds to wait before attempt number `attempt` (0 = first retry)."""
-    wait = model.int_value(COMM, "RetryBackOffWaitMinimum", 30)
-    doublings = min(attempt, model.int_value(COMM, "RetryBackOffRepeatTimes", 5))
-    spread = model.int_value(COMM, "RetryBackOffRandomRange", 10)
+    wait = model.int_value(_COMM, "RetryBackOffWaitMinimum", 30)
+    doublings = min(attempt, model.int_value(_COMM, "RetryBackOffRepeatTimes", 5))
+    spread = model.int_value(_COMM, "RetryBackOffRandomRange", 10)
     jitter = int.from_bytes(os.urandom(2), "big") % (spread + 1) if spread > 0 else 0
     return (wait << doublings) + jitter
 

@@ -68,10 +68,6 @@ class Board:
         except OSError:
             return None
 
-    def read_install(self):
-        """Settings a technician left for the first start, or None."""
-        return self.read_json("install.json")
-
     def install_done(self):
         """Called once the settings are in the store: a power cut before
         this point applies them again, after it never."""
@@ -95,16 +91,9 @@ class Board:
     def set_time(self, seconds):
         self._offset = seconds - int(time.time()) - EPOCH
 
-    def ca_file(self):
-        return self._cert("csms_root.pem")
-
-    def client_cert(self):
-        return self._cert("client.pem")
-
-    def client_key(self):
-        return self._cert("client.key")
-
-    def _cert(self, name):
+    def cert(self, name):
+        """The path of <flash>/certs/<name> (csms_root.pem, client.pem,
+        client.key), or None when it is not there."""
         path = self.flash + "/certs/" + name
         return path if exists(path) else None
 

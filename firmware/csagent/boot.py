@@ -14,8 +14,12 @@ import asyncio
 from . import backoff, clock
 from .compat import const, heap, wait_event
 from .log import log
-from .names import COMM, HEARTBEAT_INTERVAL, SERIAL_NUMBER, STATION
 from .rpc import CallFailed
+
+_COMM = const("OCPPCommCtrlr")
+_HEARTBEAT_INTERVAL = const("HeartbeatInterval")
+_SERIAL_NUMBER = const("SerialNumber")
+_STATION = const("ChargingStation")
 
 REASON_KEY = "_boot/reason"
 _JUMP = const(60)  # seconds the CSMS may move our clock before that is a security event
@@ -44,12 +48,12 @@ class Registration:
 
     def request(self):
         m = self.model
-        station = {"model": m.value(STATION, "Model") or "unknown",
-                   "vendorName": m.value(STATION, "VendorName") or "unknown"}
-        serial = m.value(STATION, SERIAL_NUMBER)
+        station = {"model": m.value(_STATION, "Model") or "unknown",
+                   "vendorName": m.value(_STATION, "VendorName") or "unknown"}
+        serial = m.value(_STATION, _SERIAL_NUMBER)
         if serial:
             station["serialNumber"] = serial
-        firmware = m.value(STATION, "FirmwareVersion")
+        firmware = m.value(_STATION, "FirmwareVersion")
         if firmware:
             station["firmwareVersion"] = firmware
         modem = self.board.modem_info()
@@ -81,29 +85,22 @@ class Registration:
                 failures += 1
             self.status = status
 
-    def trigger(self):
-        """TriggerMessage BootNotification (F06): boot again now, reason
-        Triggered, whatever the interval says."""
-        self.reason = "Triggered"
-        self.not_before = None
-        self.wake.set()
-
     def _accepted(self, answer):
         self.set_clock(answer)
         if answer["interval"] > 0:  # B01: adopt the CSMS's heartbeat interval
-            self.model.set_value(COMM, HEARTBEAT_INTERVAL, str(self._clamped(answer["interval"])))
+            self.model.set_value(_COMM, _HEARTBEAT_INTERVAL, str(self._clamped(answer["interval"])))
         if self.store.get(REASON_KEY) is not None:
             self.store.commit({REASON_KEY: None})
 
     def _clamped(self, interval):
         """The interval within HeartbeatInterval's limits: a week or 2^31 - 1
         is a valid answer, and must not cost the registration."""
-        limits = self.model.characteristics(COMM, HEARTBEAT_INTERVAL) or {}
+        limits = self.model.characteristics(_COMM, _HEARTBEAT_INTERVAL) or {}
         low, high = limits.get("minLimit"), limits.get("maxLimit")
         n = max(interval, low) if low is not None else interval
         n = min(n, high) if high is not None else n
         if n != interval:
-            log("clamped", HEARTBEAT_INTERVAL, interval, "to", n)
+            log("clamped", _HEARTBEAT_INTERVAL, interval, "to", n)
         return n
 
     def set_clock(self, answer):
@@ -126,7 +123,7 @@ class Registration:
     async def heartbeat(self):
         """Heartbeat every HeartbeatInterval, read live (a change wakes us)."""
         while True:
-            interval = self.model.int_value(COMM, HEARTBEAT_INTERVAL, 300)
+            interval = self.model.int_value(_COMM, _HEARTBEAT_INTERVAL, 300)
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), interval if interval > 0 else 86400)

@@ -6,7 +6,9 @@ agent keeps Unix seconds itself and converts with the civil-date algorithm.
 One parser serves the schema check (validate), the dateTime variables
 (variables) and the CSMS's clock (boot).
 """
-_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+from .compat import const
+
+_DAYS = const((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31))
 
 
 def _days_from_civil(y, m, d):

@@ -19,10 +19,18 @@ The agent loads this module for each attempt and drops it after: between
 attempts and while online its code takes no heap.
 """
 from . import netprofiles
+from .compat import const
 from .log import log
-from .names import (BASIC_AUTH_PASSWORD, BYTES_PER_MESSAGE, COMM, DDC, MESSAGE_TIMEOUT, PING_INTERVAL, SEC,
-                    SECURITY_PROFILE)
-from .ws import WebSocketError, connect
+from .ws_handshake import WebSocketError, connect
+
+_BASIC_AUTH_PASSWORD = const("BasicAuthPassword")
+_BYTES_PER_MESSAGE = const("BytesPerMessage")
+_COMM = const("OCPPCommCtrlr")
+_DDC = const("DeviceDataCtrlr")
+_MESSAGE_TIMEOUT = const("MessageTimeout")
+_PING_INTERVAL = const("WebSocketPingInterval")
+_SEC = const("SecurityCtrlr")
+_SECURITY_PROFILE = const("SecurityProfile")
 
 GOOD_PASSWORD = "_auth/accepted"
 # What a TLS handshake error says (CPython's ssl, MicroPython's mbedTLS) -> its event
@@ -59,20 +67,20 @@ class _Attempt:
             ws = await self._open(slot)
         except Exception:
             cursor["failures"] += 1
-            if cursor["failures"] >= self.model.int_value(COMM, "NetworkProfileConnectionAttempts", 3):
+            if cursor["failures"] >= self.model.int_value(_COMM, "NetworkProfileConnectionAttempts", 3):
                 cursor["failures"] = 0
                 cursor["index"] = self._next_slot(slots, cursor["index"])
                 if slots[cursor["index"]] != slot:
                     log("network-profile", "slot", slot, "failed; next slot", slots[cursor["index"]])
             raise
         cursor["failures"] = 0
-        self.model.set_value(COMM, "ActiveNetworkProfile", str(slot))
+        self.model.set_value(_COMM, "ActiveNetworkProfile", str(slot))
         return ws
 
     def _next_slot(self, slots, index):
         """The index of the next slot in priority order whose security
         profile is not below the one in use."""
-        floor = self.model.int_value(SEC, SECURITY_PROFILE, 1)
+        floor = self.model.int_value(_SEC, _SECURITY_PROFILE, 1)
         for _ in slots:
             index = (index + 1) % len(slots)
             profile = netprofiles.load(self.store, slots[index])
@@ -87,19 +95,19 @@ class _Attempt:
             raise ValueError("slot %d holds no network profile" % slot)
         await self.board.bring_up(profile)
         timeout = str(profile.get("messageTimeout", 30))
-        if model.value(COMM, MESSAGE_TIMEOUT, var_instance="Default") != timeout:
-            model.set_value(COMM, MESSAGE_TIMEOUT, timeout, var_instance="Default")
-        identity = model.value(SEC, "Identity") or ""
+        if model.value(_COMM, _MESSAGE_TIMEOUT, var_instance="Default") != timeout:
+            model.set_value(_COMM, _MESSAGE_TIMEOUT, timeout, var_instance="Default")
+        identity = model.value(_SEC, "Identity") or ""
         url = netprofiles.station_url(profile, identity)
         sp = profile["securityProfile"]
         ssl = None
         if sp >= 2:
             from . import tls  # only stations on profile 2 or 3 pay its heap
             board = self.board
-            ssl = tls.client_context(cafile=board.ca_file(),
-                                     certfile=board.client_cert() if sp == 3 else None,
-                                     keyfile=board.client_key() if sp == 3 else None)
-        password = (model.value(SEC, BASIC_AUTH_PASSWORD) or None) if sp < 3 else None
+            ssl = tls.client_context(cafile=board.cert("csms_root.pem"),
+                                     certfile=board.cert("client.pem") if sp == 3 else None,
+                                     keyfile=board.cert("client.key") if sp == 3 else None)
+        password = (model.value(_SEC, _BASIC_AUTH_PASSWORD) or None) if sp < 3 else None
         accepted = self.store.get(GOOD_PASSWORD)
         try:
             ws = await self._connect(url, identity, password, ssl, profile)
@@ -110,15 +118,15 @@ class _Attempt:
             # The CSMS refused the new password: go back to the one it knew.
             log("auth", "new BasicAuthPassword refused; falling back to the previous one")
             password = accepted
-            model.set_value(SEC, BASIC_AUTH_PASSWORD, password)
+            model.set_value(_SEC, _BASIC_AUTH_PASSWORD, password)
             ws = await self._connect(url, identity, password, ssl, profile)
         if password and password != accepted:
             self.store.commit({GOOD_PASSWORD: password})
         # The largest request we declare we take: a larger one is answered, not buffered.
-        ws.soft_limit = max(model.int_value(DDC, BYTES_PER_MESSAGE, 0, var_instance=i)
+        ws.soft_limit = max(model.int_value(_DDC, _BYTES_PER_MESSAGE, 0, var_instance=i)
                             for i in ("GetReport", "GetVariables", "SetVariables"))
-        if model.int_value(SEC, SECURITY_PROFILE) != sp:
-            model.set_value(SEC, SECURITY_PROFILE, str(sp))
+        if model.int_value(_SEC, _SECURITY_PROFILE) != sp:
+            model.set_value(_SEC, _SECURITY_PROFILE, str(sp))
             self.events.record("ReconfigurationOfSecurityParameters", "security profile %d" % sp)
         log("connected", url, "slot", slot, "security profile", sp)
         return ws
@@ -135,4 +143,4 @@ class _Attempt:
     async def _connect(self, url, identity, password, ssl, profile):
         return await connect(url, user=identity, password=password, ssl=ssl,
                              max_frame=self.board.max_frame, timeout=profile.get("messageTimeout", 30),
-                             ping_interval=self.model.int_value(COMM, PING_INTERVAL, 0))
+                             ping_interval=self.model.int_value(_COMM, _PING_INTERVAL, 0))

@@ -27,8 +27,9 @@ are writable SHALL have ... persistent = true").
 RAM stays small whatever the model's size: loading streams the file and
 keeps only 6 bytes a variable, the hash of its key and the offset of its
 line, in one bytearray (a dict took four times as much), and as many a
-component; a lookup reads that one line again, unless it is among the few definitions used last,
-which are kept parsed: parsing a line costs more than the rest of a request.
+component; a lookup reads that one line again, unless it is the definition
+asked for last, which is kept parsed: parsing a line costs more than the rest
+of a request (one such definition is ~0.3 KB of a 32-bit board's heap).
 The int values a request is checked against (ItemsPerMessage ...) are kept
 until the next write. Values set since then override the defaults:
 persistent ones in the store under "_dm/<key>", the others in RAM.
@@ -37,17 +38,18 @@ types define them.
 """
 import json
 
-from .compat import const
+from .compat import const, unload
 from .log import log
-from .names import BASIC_AUTH_PASSWORD, DDC, REPORTING_VALUE_SIZE, SEC
-from .values import DATA_TYPES, LISTS, check_value, limit
+from .values import check_value
 
-PREFIX = "_dm/"
-ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
-MUTABILITIES = ("ReadOnly", "WriteOnly", "ReadWrite")
-_SEPARATORS = "/@:#"
-_CHARACTERISTICS = ("unit", "dataType", "minLimit", "maxLimit", "valuesList")
-_KEPT = const(2)  # parsed definitions kept (DeviceModel.definition): ~0.3 KB each on a 32-bit board
+_BASIC_AUTH_PASSWORD = const("BasicAuthPassword")
+_DDC = const("DeviceDataCtrlr")
+_REPORTING_VALUE_SIZE = const("ReportingValueSize")
+_SEC = const("SecurityCtrlr")
+
+_PREFIX = const("_dm/")
+_SEPARATORS = const("/@:#")  # of a key: never in a name (model_load checks)
+_CHARACTERISTICS = const(("unit", "dataType", "minLimit", "maxLimit", "valuesList"))
 _INTS = const(8)  # int_value() answers kept: the limits every request is checked against
 
 
@@ -96,10 +98,6 @@ def _hash(text):
     return h
 
 
-def _record(table, h, offset):
-    table.extend(h.to_bytes(3, "big") + offset.to_bytes(3, "big"))
-
-
 def _offsets(table, h):
     """The line offsets recorded under hash h in a table of 6-byte
     (hash, offset) records, both big-endian: a search in C, and no object
@@ -116,68 +114,38 @@ def _offsets(table, h):
 
 def _lines(f, chunk=128):
     """(offset, line) from the file's position on, read in chunks: a port's
-    readline() may fetch byte by byte, one filesystem call each."""
+    readline() may fetch byte by byte, one filesystem call each. A line
+    longer than a chunk is joined once from its pieces: no allocation is
+    larger than the line (growing it chunk by chunk took the line plus a
+    chunk in one piece while the line was held, which a report's
+    fragmented heap refused). What goes out is yielded from a list it is
+    popped from: no local of a suspended generator still holds it."""
     offset = f.tell()
-    rest = b""
+    head = []  # the pieces of a line begun in an earlier chunk
     while True:
         data = f.read(chunk)
         if not data:
-            if rest:
-                yield offset, rest
+            if head:
+                yield offset, b"".join(head)
             return
-        rest += data
-        data = None  # not held while a line is out: a report's heap is that small
-        end = rest.find(b"\n")
+        start = 0
+        end = data.find(b"\n")
         while end >= 0:
-            yield offset, rest[:end + 1]
-            offset += end + 1
-            rest = rest[end + 1:]
-            end = rest.find(b"\n")
+            head.append(data[start:end + 1])
+            out = [(offset, b"".join(head) if len(head) > 1 else head[0])]
+            head = []
+            offset += len(out[0][1])
+            yield out.pop()
+            start = end + 1
+            end = data.find(b"\n", start)
+        if start < len(data):
+            head.append(data[start:])
 
 
 def _text(value):
     if value is True or value is False:
         return "true" if value else "false"
     return value if isinstance(value, str) else str(value)
-
-
-def _check_definition(d):
-    """Reason a parsed line is not a usable definition, or None."""
-    for name in ("component", "variable", "componentInstance", "variableInstance"):
-        v = d.get(name)
-        if v is None and name in ("component", "variable"):
-            return "no " + name
-        if v is not None and (not isinstance(v, str) or not _plain(v)):
-            return name + " must be a string without " + _SEPARATORS
-    for name in ("evse", "connector"):
-        v = d.get(name)
-        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
-            return name + " must be a number"
-    if d.get("connector") is not None and d.get("evse") is None:
-        return "connector without evse"
-    if d.get("dataType") not in DATA_TYPES:
-        return "dataType"
-    for name in ("minLimit", "maxLimit"):
-        if d.get(name) is not None and limit(d[name]) is None:
-            return name + " must be a number or a decimal string"
-    if d["dataType"] in LISTS and not d.get("valuesList"):
-        return "a list type needs valuesList"
-    attrs = d.get("attributes")
-    if not attrs or len(attrs) > 4:
-        return "1 to 4 attributes"
-    seen = []
-    for a in attrs:
-        kind = a.get("type", "Actual")
-        mutability = a.get("mutability", "ReadWrite")
-        if kind not in ATTRIBUTES or kind in seen or mutability not in MUTABILITIES:
-            return "attribute type or mutability"
-        seen.append(kind)
-        if mutability != "ReadOnly" and not a.get("persistent"):
-            return "a writable attribute must be persistent"
-        value = a.get("value", "")
-        if value != "" and check_value(value, d):
-            return "default value does not suit the characteristics"
-    return None
 
 
 class DeviceModel:
@@ -192,41 +160,13 @@ class DeviceModel:
         self._providers = {}
         self._checks = {}
         self._watchers = []
-        self._recent = []  # (names asked, definition), most recently used first
+        self._last = None  # (names asked, definition) of the last lookup that found one
         self._ints = {}  # int_value() answers since the last write
-        number = 0
-        component = None
-        with open(defaults_path, "rb") as f:
-            for offset, line in _lines(f):
-                number += 1
-                if line.strip():
-                    component = self._add(line, offset, number, component)
-
-    def _add(self, line, offset, number, previous):
-        """Index one line; its component key is returned, so that the next
-        line of the same component needs no lookup."""
+        from . import model_load  # its code is needed at start-up only
         try:
-            d = json.loads(line)
-        except ValueError:
-            d = None
-            reason = "not JSON"
-        else:
-            try:
-                reason = _check_definition(d) if isinstance(d, dict) else "not an object"
-            except (AttributeError, KeyError, TypeError):  # e.g. an attribute that is no object
-                reason = "malformed definition"
-        if reason is None:
-            key = _key_of(d)
-            h = _hash(key)
-            if any(_key_of(self._read(o)) == key for o in _offsets(self._index, h)):
-                reason = "defined twice"
-            _record(self._index, h, offset)
-        if reason:
-            raise ValueError("%s line %d: %s" % (self._path, number, reason))
-        component = _component_of(d)
-        if component != previous and self._component_line(component) is None:
-            _record(self._components, _hash(component), offset)
-        return component
+            model_load.index(self)
+        finally:
+            unload(model_load.__name__)
 
     def _component_line(self, key):
         """Offset of a line of the component with this key, or None."""
@@ -252,12 +192,9 @@ class DeviceModel:
         """The variable's parsed line (plus "key"), or None when unknown.
         Shared with later lookups: callers read it, never change it."""
         asked = (component, variable, evse, connector, comp_instance, var_instance)
-        recent = self._recent
-        for i in range(len(recent)):
-            if recent[i][0] == asked:  # the names as asked: no key to build on a hit
-                pair = recent.pop(i)
-                recent.insert(0, pair)
-                return pair[1]
+        last = self._last
+        if last and last[0] == asked:  # the names as asked: no key to build on a hit
+            return last[1]
         if not _plain(component, variable, comp_instance, var_instance):
             return None
         key = variable_key(component, variable, evse, connector, comp_instance, var_instance)
@@ -265,9 +202,7 @@ class DeviceModel:
             d = self._read(offset)
             if _key_of(d) == key:
                 d["key"] = key
-                recent.insert(0, (asked, d))
-                if len(recent) > _KEPT:
-                    recent.pop()
+                self._last = (asked, d)
                 return d
         return None
 
@@ -280,7 +215,7 @@ class DeviceModel:
 
     @staticmethod
     def _slot(d, attr):
-        return PREFIX + d["key"] + ("" if attr == "Actual" else "#" + attr)
+        return _PREFIX + d["key"] + ("" if attr == "Actual" else "#" + attr)
 
     def current(self, d, attr="Actual"):
         """The attribute's value now: provider, then RAM, store, default."""
@@ -347,7 +282,7 @@ class DeviceModel:
         schema's own ceiling: how long a value may be."""
         longest = ceiling
         for name in (setting, "ValueSize"):
-            n = self.int_value(DDC, name)
+            n = self.int_value(_DDC, name)
             if n is not None and 0 < n < longest:
                 longest = n
         return longest
@@ -395,11 +330,11 @@ class DeviceModel:
         (csms_url ...) belong to the network profiles and are ignored here.
         ValueError names the key, never the value."""
         changes = []
-        for name, variable in (("identity", "Identity"), ("password", BASIC_AUTH_PASSWORD)):
+        for name, variable in (("identity", "Identity"), ("password", _BASIC_AUTH_PASSWORD)):
             text = settings.get(name)
             if text is None:
                 continue
-            d = self._find(SEC, variable, "Actual", {})
+            d = self._find(_SEC, variable, "Actual", {})
             reason = check_value(text, d) if isinstance(text, str) else "InvalidValue"
             if reason:
                 raise ValueError("install setting %s: %s" % (name, reason))
@@ -441,12 +376,15 @@ class DeviceModel:
         one definition in RAM at a time. WriteOnly values are left out and
         values are cut to ReportingValueSize/ValueSize (B07, B08). Close the
         generator when stopping early, so the file is closed."""
-        longest = self.value_limit(REPORTING_VALUE_SIZE, 2500)
-        self._recent = []  # the lookups' parsed lines make room for a report (~0.3 KB each)
+        longest = self.value_limit(_REPORTING_VALUE_SIZE, 2500)
+        self._last = None  # the lookups' caches make room for a report (~0.8 KB)
+        self._ints = {}
         with open(self._path, "rb") as f:
             for _, line in _lines(f):
-                if line.strip():  # the definition is not kept while its entry is out
-                    yield self._report(line, longest)
+                if line.strip():  # neither the line nor the entry stays held here while it is out
+                    out = [self._report(line, longest)]
+                    line = None
+                    yield out.pop()
 
     def _report(self, line, longest):
         d = json.loads(line)

@@ -4,9 +4,14 @@ Agent.handler); the profiles themselves are csagent.netprofiles.
 """
 import json
 
+from .compat import const
 from .log import log
-from .names import COMM, PRIORITY, SEC, SECURITY_PROFILE
 from .netprofiles import PREFIX, missing_certificate
+
+_COMM = const("OCPPCommCtrlr")
+_PRIORITY = const("NetworkConfigurationPriority")
+_SEC = const("SecurityCtrlr")
+_SECURITY_PROFILE = const("SecurityProfile")
 
 
 def _refuse(reason, info):
@@ -15,13 +20,13 @@ def _refuse(reason, info):
 
 def check_profile(model, board, slot, data):
     """None when the station can use `data` in `slot`, else a Rejected answer."""
-    chars = model.characteristics(COMM, PRIORITY) or {}
+    chars = model.characteristics(_COMM, _PRIORITY) or {}
     if str(slot) not in (chars.get("valuesList") or "").split(","):
         return _refuse("InvalidConfSlot", "slot %d is not in NetworkConfigurationPriority's valuesList" % slot)
     if data["ocppVersion"] != "OCPP20" or data["ocppTransport"] != "JSON":
         return _refuse("InvalidNetworkConf", "only OCPP20 over JSON is supported")
     sp = data["securityProfile"]
-    if sp < (model.int_value(SEC, SECURITY_PROFILE, 1) or 1):  # B09.FR.04
+    if sp < (model.int_value(_SEC, _SECURITY_PROFILE, 1) or 1):  # B09.FR.04
         return _refuse("NoSecurityDowngrade", "securityProfile is lower than the one in use")
     url = data["ocppCsmsUrl"]
     if sp not in (1, 2, 3) or not url.startswith("wss://" if sp >= 2 else "ws://"):

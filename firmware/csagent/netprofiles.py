@@ -5,7 +5,10 @@ Each slot's NetworkConnectionProfile is kept in the store as JSON under
 """
 import json
 
-from .names import COMM, PRIORITY
+from .compat import const
+
+_COMM = const("OCPPCommCtrlr")
+_PRIORITY = const("NetworkConfigurationPriority")
 
 PREFIX = "_np/"
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
@@ -13,7 +16,7 @@ _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 
 def priority(model):
     """Slot numbers in NetworkConfigurationPriority order."""
-    text = model.value(COMM, PRIORITY) or ""
+    text = model.value(_COMM, _PRIORITY) or ""
     return [int(s) for s in text.split(",") if s.strip().isdigit()]
 
 
@@ -46,8 +49,8 @@ def station_url(profile, identity):
 def missing_certificate(board, sp):
     """(reasonCode, text) when the board's store lacks a certificate that
     security profile `sp` needs (A05.FR.02/03), else None."""
-    if sp >= 2 and not board.ca_file():
+    if sp >= 2 and not board.cert("csms_root.pem"):
         return "NoRootCertificate", "no CSMS root certificate installed for security profile %d" % sp
-    if sp == 3 and not board.client_cert():
+    if sp == 3 and not board.cert("client.pem"):
         return "NoClientCertificate", "no client certificate installed for security profile 3"
     return None

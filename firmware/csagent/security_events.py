@@ -15,7 +15,7 @@ from .compat import const
 from .log import log
 from .rpc import CallFailed
 
-PREFIX = "_sec/"
+_PREFIX = const("_sec/")
 _MOST = const(10)  # events kept; each holds a few hundred bytes of the store's RAM
 
 
@@ -26,25 +26,23 @@ class SecurityEvents:
         self.call = call
         self.now = now
         self.added = asyncio.Event()
-        numbers = [int(k[len(PREFIX):]) for k, _ in store.items() if k.startswith(PREFIX)]
+        numbers = [int(k[len(_PREFIX):]) for k, _ in store.items() if k.startswith(_PREFIX)]
         self.first = min(numbers) if numbers else 0  # number of the oldest event waiting
         self.next = max(numbers) + 1 if numbers else 0
-
-    def waiting(self):
-        """The events not yet acknowledged, oldest first."""
-        return [json.loads(self.store.get(PREFIX + str(n))) for n in range(self.first, self.next)]
 
     def record(self, kind, info=None, repeats=False):
         """Queue event `kind` (SecurityEventEnumType text), with techInfo
         `info`; repeats: skip it while one of its type still waits."""
-        if repeats and any(e["type"] == kind for e in self.waiting()):
-            return
+        if repeats:  # the events not yet acknowledged
+            for n in range(self.first, self.next):
+                if json.loads(self.store.get(_PREFIX + str(n)))["type"] == kind:
+                    return
         event = {"type": kind, "timestamp": iso(self.now())}
         if info:
             event["techInfo"] = info[:255]
-        changes = {PREFIX + str(self.next): json.dumps(event)}
+        changes = {_PREFIX + str(self.next): json.dumps(event)}
         if self.next - self.first >= _MOST:  # full: the oldest gives way
-            changes[PREFIX + str(self.first)] = None
+            changes[_PREFIX + str(self.first)] = None
             self.first += 1
         try:
             self.store.commit(changes)
@@ -61,7 +59,7 @@ class SecurityEvents:
         while True:
             self.added.clear()
             while self.first < self.next:
-                key = PREFIX + str(self.first)
+                key = _PREFIX + str(self.first)
                 try:
                     await self.call("SecurityEventNotification", json.loads(self.store.get(key)))
                 except CallFailed as e:  # tried again at the next event or connection

@@ -32,7 +32,7 @@ def client_context(cafile=None, cadata=None, certfile=None, keyfile=None):
     """SSL context that requires a valid server certificate for the host name.
     cafile/cadata: trusted CA(s), PEM or DER; certfile/keyfile: client
     certificate and key for security profile 3 (PEM; DER also on MicroPython)."""
-    import ssl  # here, not at import: the agent loads this module at start (agent.ON_DEMAND)
+    import ssl  # here, not at import: the agent loads this module at start (agent._ON_DEMAND)
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's SSLContext starts at CERT_NONE

@@ -12,12 +12,19 @@ SecurityError before it reaches here (B03).
 """
 
 
+def _boot_now(registration):
+    """Boot again now, reason Triggered, whatever the interval says."""
+    registration.reason = "Triggered"
+    registration.not_before = None
+    registration.wake.set()
+
+
 def handle(payload, registration, connectors):
     what = payload["requestedMessage"]
     if what == "BootNotification":
         if registration.status == "Accepted":
             return {"status": "Rejected"}
-        return {"status": "Accepted"}, registration.trigger
+        return {"status": "Accepted"}, lambda: _boot_now(registration)
     if what == "Heartbeat":
         return {"status": "Accepted"}, registration.beat
     if what == "StatusNotification":

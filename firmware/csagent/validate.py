@@ -54,15 +54,15 @@ _INTEGER = const(5)
 _NUMBER = const(6)
 _BOOLEAN = const(7)
 
-FORMAT = "FormatViolation"
-TYPE = "TypeConstraintViolation"
-OCCURRENCE = "OccurrenceConstraintViolation"
-PROPERTY = "PropertyConstraintViolation"
+_FORMAT = const("FormatViolation")
+_TYPE = const("TypeConstraintViolation")
+_OCCURRENCE = const("OccurrenceConstraintViolation")
+_PROPERTY = const("PropertyConstraintViolation")
 
 _DESCRIPTION_MAX = const(255)  # OCPP-J CALLERROR errorDescription
 _KEY_SHOWN = const(40)  # an undeclared key comes from the peer: show a prefix
 _MISSING = object()
-_EXPECTED = ("object", "array", "string", "string", "string", "integer", "number", "boolean")
+_EXPECTED = const(("object", "array", "string", "string", "string", "integer", "number", "boolean"))
 
 
 def known(action, response=False):
@@ -86,7 +86,7 @@ def check(action, payload, response=False):
 def walk(t, node, payload):
     """check() against the node at offset node of table t."""
     if type(payload) is not dict:
-        return FORMAT, "payload: object expected, got " + _json_type(payload)
+        return _FORMAT, "payload: object expected, got " + _json_type(payload)
     frames = [[payload, node, node + 3, 0]]  # value, node, next triple or index, properties seen
     depth = 1
     while depth:
@@ -97,14 +97,14 @@ def walk(t, node, payload):
         if t[at] == _OBJECT:
             if i == t[at + 2]:
                 if not t[at + 1] and frame[3] != len(value):
-                    return FORMAT, _describe(t, frames, depth - 1, _undeclared(t, at, value), "property not allowed")
+                    return _FORMAT, _describe(t, frames, depth - 1, _undeclared(t, at, value), "property not allowed")
                 depth -= 1
                 continue
             frame[2] = i + 3
             child = value.get(t[i], _MISSING)
             if child is _MISSING:
                 if t[i + 2]:
-                    return OCCURRENCE, _describe(t, frames, depth, None, "required property missing")
+                    return _OCCURRENCE, _describe(t, frames, depth, None, "required property missing")
                 continue
             frame[3] += 1
             node = t[i + 1]
@@ -122,7 +122,7 @@ def walk(t, node, payload):
                 return _wrong_type(t, frames, depth, kind, child)
             limit = t[node + 1]
             if limit is not None and len(child) > limit:
-                return PROPERTY, _describe(t, frames, depth, None, "longer than %d characters" % limit)
+                return _PROPERTY, _describe(t, frames, depth, None, "longer than %d characters" % limit)
         elif kind == _OBJECT or kind == _ARRAY:
             if type(child) is not (dict if kind == _OBJECT else list):
                 return _wrong_type(t, frames, depth, kind, child)
@@ -130,9 +130,9 @@ def walk(t, node, payload):
                 least = t[node + 2]
                 most = t[node + 3]
                 if least is not None and len(child) < least:
-                    return OCCURRENCE, _describe(t, frames, depth, None, "fewer than %d items" % least)
+                    return _OCCURRENCE, _describe(t, frames, depth, None, "fewer than %d items" % least)
                 if most is not None and len(child) > most:
-                    return OCCURRENCE, _describe(t, frames, depth, None, "more than %d items" % most)
+                    return _OCCURRENCE, _describe(t, frames, depth, None, "more than %d items" % most)
             start = node + 3 if kind == _OBJECT else 0
             if depth == len(frames):
                 frames.append([child, node, start, 0])
@@ -147,22 +147,22 @@ def walk(t, node, payload):
             if type(child) is not str:
                 return _wrong_type(t, frames, depth, kind, child)
             if not _listed(t, node, child):
-                return PROPERTY, _describe(t, frames, depth, None, "not one of " + _choices(t, node))
+                return _PROPERTY, _describe(t, frames, depth, None, "not one of " + _choices(t, node))
         elif kind == _INTEGER or kind == _NUMBER:
             cls = type(child)
             if cls is not int and (kind == _INTEGER or cls is not float):
                 return _wrong_type(t, frames, depth, kind, child)
             bound = t[node + 1]
             if bound is not None and child < bound:
-                return PROPERTY, _describe(t, frames, depth, None, "less than minimum %s" % bound)
+                return _PROPERTY, _describe(t, frames, depth, None, "less than minimum %s" % bound)
             bound = t[node + 2]
             if bound is not None and child > bound:
-                return PROPERTY, _describe(t, frames, depth, None, "greater than maximum %s" % bound)
+                return _PROPERTY, _describe(t, frames, depth, None, "greater than maximum %s" % bound)
         elif kind == _DATETIME:
             if type(child) is not str:
                 return _wrong_type(t, frames, depth, kind, child)
             if not is_datetime(child):
-                return PROPERTY, _describe(t, frames, depth, None, "not an RFC 3339 date-time")
+                return _PROPERTY, _describe(t, frames, depth, None, "not an RFC 3339 date-time")
         elif type(child) is not bool:
             return _wrong_type(t, frames, depth, kind, child)
     return None
@@ -198,7 +198,7 @@ def _undeclared(t, at, value):
 
 def _wrong_type(t, frames, depth, kind, child):
     why = _EXPECTED[kind] + " expected, got " + _json_type(child)
-    return TYPE, _describe(t, frames, depth, None, why)
+    return _TYPE, _describe(t, frames, depth, None, why)
 
 
 def _json_type(value):

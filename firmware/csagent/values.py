@@ -9,7 +9,7 @@ DATA_TYPES = ("string", "decimal", "integer", "dateTime", "boolean",
               "OptionList", "SequenceList", "MemberList")
 LISTS = ("OptionList", "SequenceList", "MemberList")
 # identifierString / passwordString (Part 2, 2.1 primitive datatypes)
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*-_=:+|@."
+_ID_CHARS = const("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*-_=:+|@.")
 # "format" in a definition: the character set a string value must keep to.
 # "identity" is SecurityCtrlr.Identity: an identifierString without ':',
 # because it is also the Basic auth user name (Part 2, 2.2.2).
@@ -18,8 +18,8 @@ FORMATS = {
     "passwordString": _ID_CHARS,
     "identity": _ID_CHARS.replace(":", ""),
 }
-_INT_MIN = -2147483648  # integer: 32 bit (Part 2, 2.1 primitive datatypes)
-_INT_MAX = 2147483647
+_INT_MIN = const(-2147483648)  # integer: 32 bit (Part 2, 2.1 primitive datatypes)
+_INT_MAX = const(2147483647)
 
 
 def _digits(text):

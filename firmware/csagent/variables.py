@@ -6,13 +6,13 @@ BasicAuthPassword.
 """
 from .log import log
 from .rpc import CallError
-from .names import BYTES_PER_MESSAGE, DDC, ITEMS_PER_MESSAGE, REPORTING_VALUE_SIZE
 from .values import check_value
+from .compat import const
 
-
-class TooLarge(CallError):
-    """A request beyond ItemsPerMessage* or BytesPerMessage*: the RPC layer
-    answers it with CALLERROR (code, description)."""
+_BYTES_PER_MESSAGE = const("BytesPerMessage")
+_DDC = const("DeviceDataCtrlr")
+_ITEMS_PER_MESSAGE = const("ItemsPerMessage")
+_REPORTING_VALUE_SIZE = const("ReportingValueSize")
 
 
 def _limits(model, instance, count, size):
@@ -21,15 +21,15 @@ def _limits(model, instance, count, size):
     exception (CONFORMANCE.md): TC_B_* expects a GetVariables with too many
     items answered item by item, so for it this returns True instead of
     raising and get_variables rejects every item."""
-    most = model.int_value(DDC, BYTES_PER_MESSAGE, var_instance=instance)
+    most = model.int_value(_DDC, _BYTES_PER_MESSAGE, var_instance=instance)
     if size is not None and most and size > most:
-        raise TooLarge("FormatViolation", "%s of %d bytes exceeds BytesPerMessage%s %d"
+        raise CallError("FormatViolation", "%s of %d bytes exceeds BytesPerMessage%s %d"
                        % (instance, size, instance, most))
-    most = model.int_value(DDC, ITEMS_PER_MESSAGE, var_instance=instance)
+    most = model.int_value(_DDC, _ITEMS_PER_MESSAGE, var_instance=instance)
     if most and count > most:
         if instance == "GetVariables":
             return True
-        raise TooLarge("OccurrenceConstraintViolation", "%d items exceed ItemsPerMessage%s %d"
+        raise CallError("OccurrenceConstraintViolation", "%d items exceed ItemsPerMessage%s %d"
                        % (count, instance, most))
     return False
 
@@ -70,7 +70,7 @@ def get_variables(model, payload, size=None):
         # B06.FR.01 keeps one result per item; each is refused, none read.
         return {"getVariableResult": [_result(item, item.get("attributeType", "Actual"), "Rejected",
                                               "TooManyElements") for item in items]}
-    longest = model.value_limit(REPORTING_VALUE_SIZE, 2500)
+    longest = model.value_limit(_REPORTING_VALUE_SIZE, 2500)
     results = []
     for item in items:  # B06.FR.01: one result per item, in order
         d, attr, status = _resolve(model, item)

@@ -9,7 +9,7 @@ import asyncio
 import errno
 import os
 
-from .compat import const, ticks_diff, ticks_ms, unload
+from .compat import const, ticks_diff, ticks_ms
 
 _OP_CONT = const(0)
 _OP_TEXT = const(1)
@@ -22,17 +22,7 @@ _ROOM = const(14)  # the longest header of a client's frame
 _CLOSE_WAIT = const(2)  # seconds to wait for the peer's close frame
 _PREFIX = const(128)  # bytes kept of a message over soft_limit: enough for its message id
 _IDLE_SLICE = const(30)  # with pings off, re-read ping_interval this often
-VALID_CLOSE = (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014)
-
-
-class WebSocketError(Exception):
-    """Handshake refused or impossible; args[0] is a one-line reason."""
-
-
-class MessageTooLarge(Exception):
-    """A text message over soft_limit bytes: only its first _PREFIX bytes
-    were kept (args: those bytes, the message's size), the rest skipped,
-    and the connection goes on, so the RPC layer can answer it."""
+_VALID_CLOSE = const((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014))
 
 
 class ConnectionClosed(Exception):
@@ -113,7 +103,7 @@ def parse_close(payload):
     if not payload:
         return 1005, ""
     code = int.from_bytes(payload[:2], "big")
-    if len(payload) == 1 or not (code in VALID_CLOSE or 3000 <= code < 5000):
+    if len(payload) == 1 or not (code in _VALID_CLOSE or 3000 <= code < 5000):
         raise ConnectionClosed(1002, "bad close frame")
     try:
         return code, str(payload[2:], "utf-8")
@@ -121,7 +111,7 @@ def parse_close(payload):
         raise ConnectionClosed(1007, "close reason not UTF-8")
 
 
-def _one_line(err):
+def one_line(err):
     """Exception text on one line; bare MicroPython OSError numbers get a name."""
     text = " ".join(str(err).split())
     if isinstance(err, OSError) and text.lstrip("-").isdigit():
@@ -130,47 +120,14 @@ def _one_line(err):
     return (text or type(err).__name__)[:160]
 
 
-async def connect(url, subprotocol="ocpp2.0.1", user=None, password=None, ssl=None,
-                  max_frame=65536, timeout=30, ping_interval=0):
-    """Open the connection; `timeout` bounds TCP + TLS + HTTP upgrade together.
-    The handshake module is loaded for this and dropped after: its code
-    needs no heap while the link is up."""
-    from . import ws_handshake
-    try:
-        return await _connect(ws_handshake, url, subprotocol, user, password, ssl, max_frame, timeout,
-                              ping_interval)
-    finally:
-        unload(ws_handshake.__name__)
-
-
-async def _connect(hs, url, subprotocol, user, password, ssl, max_frame, timeout, ping_interval):
-    secure, host, port, path = hs.parse_url(url)
-    if secure and ssl is None:
-        raise WebSocketError("wss:// needs an SSL context (tls.client_context)")
-    ws = WebSocket(max_frame, timeout, ping_interval)
-    try:
-        await asyncio.wait_for(ws._open(hs.handshake, host, port, path, ssl if secure else None,
-                                        subprotocol, user, password), timeout)
-        return ws
-    except asyncio.TimeoutError:
-        reason = "connect/handshake with %s:%d timed out after %ss" % (host, port, timeout)
-    except (OSError, EOFError, ValueError) as e:  # TLS failures arrive as either on MicroPython
-        reason = "connect to %s:%d failed: %s" % (host, port, _one_line(e))
-    except WebSocketError:
-        await ws._shutdown()
-        raise
-    await ws._shutdown()
-    raise WebSocketError(reason)
-
-
 class WebSocket:
-    """An open connection; made by connect()."""
+    """An open connection; made by ws_handshake.connect()."""
 
     def __init__(self, max_frame, timeout, ping_interval):
         self.max_frame = max_frame
         self.timeout = timeout
         self.ping_interval = ping_interval
-        self.soft_limit = 0  # a message larger than this raises MessageTooLarge (0: none)
+        self.soft_limit = 0  # a message larger than this is not read whole (recv; 0: none)
         self._r = self._w = None
         self._sending = False  # a frame is going out; _sent is set when none is
         self._sent = asyncio.Event()
@@ -182,12 +139,6 @@ class WebSocket:
         self._unread = 0  # payload bytes of a refused frame still in the stream
         self._readinto = False
         self._buf = None  # what goes out: a frame's header and a chunk of its payload, masked
-
-    async def _open(self, handshake, host, port, path, ssl, subprotocol, user, password):
-        self._r, self._w = await asyncio.open_connection(host, port, ssl=ssl)
-        self._readinto = hasattr(self._r, "readinto")  # MicroPython: fill buffers in place
-        self._copy = hasattr(self._w, "transport")  # CPython asyncio
-        await handshake(self._r, self._w, host, port, path, ssl is not None, subprotocol, user, password)
 
     async def send(self, text):
         """Send one TEXT message."""
@@ -221,6 +172,7 @@ class WebSocket:
                     if self._put(self._seal(opcode, n, False), _ROOM + n):
                         await self._drain()
                     opcode, n = _OP_CONT, 0
+            part = data = None  # not held while the next part is made (a report's entry)
         if self._put(self._seal(opcode, n, True), _ROOM + n):
             await self._drain()
 
@@ -234,12 +186,12 @@ class WebSocket:
         try:
             await (write or self._write_frame)(opcode, payload)
         except (OSError, EOFError, asyncio.TimeoutError) as e:
-            await self._shutdown(1006, "send failed: " + _one_line(e))
+            await self._shutdown(1006, "send failed: " + one_line(e))
             raise ConnectionClosed(*self._closed)
         except Exception as e:
             # A message's pieces failed, or the heap did, part-way: a
             # frame after a half-sent message would break the stream.
-            await self._shutdown(1011, "message aborted: " + _one_line(e))
+            await self._shutdown(1011, "message aborted: " + one_line(e))
             raise ConnectionClosed(*self._closed)
         finally:
             self._sending = False
@@ -314,7 +266,11 @@ class WebSocket:
         await self._shutdown(code, reason)
 
     async def recv(self):
-        """Next TEXT message as str; answers pings, detects a dead peer."""
+        """Next TEXT message as str; answers pings, detects a dead peer. A
+        message over soft_limit bytes comes as (its first _PREFIX bytes, its
+        size): the rest was skipped and the connection goes on, so the RPC
+        layer can answer it. A tuple, not an exception: on a board each
+        exception class is 0.13 KB of heap."""
         if self._closed:
             raise ConnectionClosed(*self._closed)
         self._reading = True
@@ -363,7 +319,7 @@ class WebSocket:
                 msg += data
             if fin:
                 if self.soft_limit and size > self.soft_limit:
-                    raise MessageTooLarge(bytes(msg[:_PREFIX]), size)
+                    return bytes(msg[:_PREFIX]), size
                 try:
                     return str(msg, "utf-8")
                 except UnicodeError:

@@ -1,18 +1,56 @@
-"""HTTP upgrade for the WebSocket client (RFC 6455 section 4): URL parsing,
-the request, and every check on the server's answer.
+"""Opening a WebSocket (RFC 6455 section 4): URL parsing, the TCP and TLS
+connection, the HTTP upgrade request and every check on the server's answer.
+Loaded for a connection attempt only: its code needs no heap while the link
+is up.
 
 Errors say what failed in one line and never contain the password.
 """
+import asyncio
 import binascii
 import hashlib
 import os
 
 from .compat import const
-from .ws import WebSocketError
+from .ws import WebSocket, one_line
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _MAX_HEADERS = const(50)
 _MAX_LINE = const(1024)  # bytes in one line of the answer
+
+
+class WebSocketError(Exception):
+    """Handshake refused or impossible; args[0] is a one-line reason."""
+
+
+async def connect(url, subprotocol="ocpp2.0.1", user=None, password=None, ssl=None,
+                  max_frame=65536, timeout=30, ping_interval=0):
+    """Open the connection; `timeout` bounds TCP + TLS + HTTP upgrade together."""
+    secure, host, port, path = parse_url(url)
+    if secure and ssl is None:
+        raise WebSocketError("wss:// needs an SSL context (tls.client_context)")
+    ws = WebSocket(max_frame, timeout, ping_interval)
+    try:
+        await asyncio.wait_for(_open(ws, host, port, path, ssl if secure else None, subprotocol, user, password),
+                               timeout)
+        return ws
+    except asyncio.TimeoutError:
+        reason = "connect/handshake with %s:%d timed out after %ss" % (host, port, timeout)
+    except (OSError, EOFError, ValueError) as e:  # TLS failures arrive as either on MicroPython
+        reason = "connect to %s:%d failed: %s" % (host, port, one_line(e))
+    except WebSocketError:
+        await ws._shutdown()
+        raise
+    await ws._shutdown()
+    raise WebSocketError(reason)
+
+
+async def _open(ws, host, port, path, ssl, subprotocol, user, password):
+    """TCP, TLS when ssl is given, then the upgrade: the streams are the
+    WebSocket's, which only this module opens."""
+    ws._r, ws._w = await asyncio.open_connection(host, port, ssl=ssl)
+    ws._readinto = hasattr(ws._r, "readinto")  # MicroPython: fill buffers in place
+    ws._copy = hasattr(ws._w, "transport")  # CPython asyncio
+    await handshake(ws._r, ws._w, host, port, path, ssl is not None, subprotocol, user, password)
 
 
 def parse_url(url):

@@ -36,12 +36,12 @@ def test_flash_directory_is_made():
 def test_install_file_read_once():
     board = _board()
     try:
-        assert board.read_install() is None
+        assert board.read_json("install.json") is None
         settings = {"identity": "CS-001", "password": "0123456789abcdef", "csms_url": "ws://h/ocpp"}
         _write(board.flash + "/install.json", json.dumps(settings))
-        assert board.read_install() == settings
+        assert board.read_json("install.json") == settings
         board.install_done()
-        assert board.read_install() is None and not exists(board.flash + "/install.json")
+        assert board.read_json("install.json") is None and not exists(board.flash + "/install.json")
     finally:
         rmtree(board.flash)
 
@@ -59,13 +59,12 @@ def test_json_files():
 def test_certificates_only_when_present():
     board = _board()
     try:
-        assert (board.ca_file(), board.client_cert(), board.client_key()) == (None, None, None)
+        names = ("csms_root.pem", "client.pem", "client.key")
+        assert [board.cert(name) for name in names] == [None, None, None]
         os.mkdir(board.flash + "/certs")
-        for name in ("csms_root.pem", "client.pem", "client.key"):
+        for name in names:
             _write(board.flash + "/certs/" + name, "x")
-        assert board.ca_file() == board.flash + "/certs/csms_root.pem"
-        assert board.client_cert() == board.flash + "/certs/client.pem"
-        assert board.client_key() == board.flash + "/certs/client.key"
+        assert [board.cert(name) for name in names] == [board.flash + "/certs/" + name for name in names]
     finally:
         rmtree(board.flash)
 

@@ -10,12 +10,12 @@ import sys
 from csagent.agent import Agent
 from csagent.board_base import Board
 from csagent.compat import BOARD_HEAP
-from csagent.names import COMM, PRIORITY
-from csagent.ws import WebSocketError
+from test_model import COMM
 from scratch import with_flash
 
 HOST_DEFAULTS = __file__.rsplit("/", 3)[0] + "/boards/host/model.jsonl"
-LINK_CODE = ("csagent.connection", "csagent.netprofiles")
+PRIORITY = "NetworkConfigurationPriority"
+LINK_CODE = ("csagent.connection", "csagent.netprofiles", "csagent.ws_handshake")
 
 
 class WiredBoard(Board):
@@ -39,7 +39,8 @@ def _resident():
 def _attempt(agent):
     try:
         asyncio.run(agent.connect())
-    except WebSocketError:
+    except Exception as e:  # the class of a module loaded for the attempt only: by its name
+        assert type(e).__name__ == "WebSocketError", e
         return "refused"
     return "connected"
 

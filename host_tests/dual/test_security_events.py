@@ -2,6 +2,7 @@
 survives a restart, stays bounded, keeps a repeating failure once, and an
 event leaves it only when the CSMS answered."""
 import asyncio
+import json
 
 from csagent.rpc import CallFailed
 from csagent.security_events import SecurityEvents
@@ -30,6 +31,11 @@ def queue(flash, csms):
     return SecurityEvents(Store(flash + "/store"), csms.call, lambda: NOW)
 
 
+def waiting(events):
+    """The events not yet acknowledged, oldest first, as the store holds them."""
+    return [json.loads(events.store.get("_sec/%d" % n)) for n in range(events.first, events.next)]
+
+
 async def deliver(events):
     """Run the connection's task until it waits for new events."""
     task = asyncio.create_task(events.deliver())
@@ -45,12 +51,12 @@ def test_events_wait_across_a_restart_and_go_out_in_order(flash):
     events.record("SettingSystemTime")
     csms = Csms()
     events = queue(flash, csms)  # a reboot before the station was Accepted
-    assert [e["type"] for e in events.waiting()] == ["StartupOfTheDevice", "SettingSystemTime"]
+    assert [e["type"] for e in waiting(events)] == ["StartupOfTheDevice", "SettingSystemTime"]
     asyncio.run(deliver(events))
     assert csms.got == [{"type": "StartupOfTheDevice", "timestamp": "2027-01-01T00:00:00Z",
                          "techInfo": "boot reason PowerUp"},
                         {"type": "SettingSystemTime", "timestamp": "2027-01-01T00:00:00Z"}]
-    assert queue(flash, Csms()).waiting() == []  # acknowledged ones are gone for good
+    assert waiting(queue(flash, Csms())) == []  # acknowledged ones are gone for good
 
 
 @with_flash
@@ -61,7 +67,7 @@ def test_an_unanswered_event_stays_for_the_next_connection(flash):
         events.record(kind)
     asyncio.run(deliver(events))
     assert [e["type"] for e in csms.got] == ["StartupOfTheDevice"]
-    assert [e["type"] for e in events.waiting()] == ["ResetOrReboot", "SettingSystemTime"]
+    assert [e["type"] for e in waiting(events)] == ["ResetOrReboot", "SettingSystemTime"]
     csms.fail_at = None
     asyncio.run(deliver(events))
     assert [e["type"] for e in csms.got] == ["StartupOfTheDevice", "ResetOrReboot", "SettingSystemTime"]
@@ -72,10 +78,10 @@ def test_a_repeating_failure_is_queued_once_and_the_queue_is_bounded(flash):
     events = queue(flash, Csms())
     for _ in range(5):  # one refused password per connection attempt
         events.record("FailedToAuthenticateAtCsms", "handshake refused: HTTP/1.1 401", repeats=True)
-    assert [e["type"] for e in events.waiting()] == ["FailedToAuthenticateAtCsms"]
+    assert [e["type"] for e in waiting(events)] == ["FailedToAuthenticateAtCsms"]
     for n in range(20):
         events.record("SettingSystemTime", "moved by %d s" % n)
-    waiting = queue(flash, Csms()).waiting()
-    assert len(waiting) == 10 and waiting[-1]["techInfo"] == "moved by 19 s"  # the oldest gave way
+    left = waiting(queue(flash, Csms()))
+    assert len(left) == 10 and left[-1]["techInfo"] == "moved by 19 s"  # the oldest gave way
     events.record("X", "i" * 400)
-    assert len(events.waiting()[-1]["techInfo"]) == 255
+    assert len(waiting(events)[-1]["techInfo"]) == 255

@@ -279,6 +279,6 @@ def test_types(d):
     try:
         s.commit({"a": "1"})
         assert False, "committed after close"
-    except StoreError:
-        pass
+    except StoreError as e:  # an OSError, as a flash that refuses the write
+        assert isinstance(e, OSError) and "closed" in str(e)
 

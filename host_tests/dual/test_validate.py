@@ -2,7 +2,10 @@
 import json
 
 from csagent.clock import is_datetime
-from csagent.validate import FORMAT, OCCURRENCE, PROPERTY, TYPE, check, known, walk
+from csagent.validate import check, known, walk
+
+FORMAT, TYPE = "FormatViolation", "TypeConstraintViolation"
+OCCURRENCE, PROPERTY = "OccurrenceConstraintViolation", "PropertyConstraintViolation"
 
 COMPONENT = {"name": "OCPPCommCtrlr", "evse": {"id": 1, "connectorId": 1}}
 VARIABLE = {"name": "HeartbeatInterval"}

@@ -3,7 +3,8 @@ board's defaults with the real store; CPython and the MicroPython unix port."""
 from csagent.store import Store
 from csagent.clock import is_datetime
 from csagent.values import check_value, limit
-from csagent.variables import TooLarge, get_variables, set_variables
+from csagent.rpc import CallError
+from csagent.variables import get_variables, set_variables
 from scratch import with_flash
 from test_model import COMM, DDC, PASSWORD, SEC, CountingStore, expect_error, open_model, var, write_defaults
 
@@ -125,7 +126,7 @@ def test_get_limits(flash):
     try:
         get_variables(m, {"getVariableData": [item(COMM, "HeartbeatInterval")]}, size + 1)
         raise AssertionError("no CALLERROR")
-    except TooLarge as e:  # B06.FR.17
+    except CallError as e:  # B06.FR.17
         assert e.args[0] == "FormatViolation" and str(size) in e.args[1]
 
 
@@ -239,9 +240,9 @@ def test_set_limits_give_callerrors(flash):
     most = m.int_value(DDC, "ItemsPerMessage", var_instance="SetVariables")
     size = m.int_value(DDC, "BytesPerMessage", var_instance="SetVariables")
     payload = {"setVariableData": [item(COMM, "HeartbeatInterval", value="60")] * (most + 1)}
-    e = expect_error(TooLarge, set_variables, m, payload)
+    e = expect_error(CallError, set_variables, m, payload)
     assert "OccurrenceConstraintViolation" in e
-    e = expect_error(TooLarge, set_variables, m, {"setVariableData": payload["setVariableData"][:1]}, size + 1)
+    e = expect_error(CallError, set_variables, m, {"setVariableData": payload["setVariableData"][:1]}, size + 1)
     assert "FormatViolation" in e
     assert m.value(COMM, "HeartbeatInterval") == "300"  # nothing applied
 

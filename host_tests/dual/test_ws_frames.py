@@ -1,9 +1,9 @@
 """WebSocket framing and handshake helpers (RFC 6455), on both runtimes."""
 import binascii
 
-from csagent.ws import (ConnectionClosed, WebSocketError, close_payload, encode_header,
+from csagent.ws import (ConnectionClosed, close_payload, encode_header,
                         header_size, mask, parse_close, parse_header)
-from csagent.ws_handshake import accept_key, basic_auth, parse_url
+from csagent.ws_handshake import WebSocketError, accept_key, basic_auth, parse_url
 from csagent.tls import client_context, pem_to_der
 
 KEY = b"\x37\xfa\x21\x3d"

@@ -1,0 +1,95 @@
+"""Loading the device model (model.py): the defaults file checked line by
+line and indexed. Needed at start-up only, so the model drops this code
+once it has loaded.
+"""
+import json
+
+from .compat import const
+from .model import _component_of, _hash, _key_of, _lines, _offsets, _plain
+from .values import DATA_TYPES, LISTS, check_value, limit
+
+_SEPARATORS = const("/@:#")  # of a key (model.py)
+_ATTRIBUTES = const(("Actual", "Target", "MinSet", "MaxSet"))
+_MUTABILITIES = const(("ReadOnly", "WriteOnly", "ReadWrite"))
+
+
+def index(model):
+    """Stream the defaults file into the model's offset index; ValueError
+    names the first bad line."""
+    number = 0
+    component = None
+    with open(model._path, "rb") as f:
+        for offset, line in _lines(f):
+            number += 1
+            if line.strip():
+                component = _add(model, line, offset, number, component)
+
+
+def _add(model, line, offset, number, previous):
+    """Index one line; its component key is returned, so that the next
+    line of the same component needs no lookup."""
+    try:
+        d = json.loads(line)
+    except ValueError:
+        d = None
+        reason = "not JSON"
+    else:
+        try:
+            reason = _check_definition(d) if isinstance(d, dict) else "not an object"
+        except (AttributeError, KeyError, TypeError):  # e.g. an attribute that is no object
+            reason = "malformed definition"
+    if reason is None:
+        key = _key_of(d)
+        h = _hash(key)
+        if any(_key_of(model._read(o)) == key for o in _offsets(model._index, h)):
+            reason = "defined twice"
+        _record(model._index, h, offset)
+    if reason:
+        raise ValueError("%s line %d: %s" % (model._path, number, reason))
+    component = _component_of(d)
+    if component != previous and model._component_line(component) is None:
+        _record(model._components, _hash(component), offset)
+    return component
+
+
+def _record(table, h, offset):
+    table.extend(h.to_bytes(3, "big") + offset.to_bytes(3, "big"))
+
+
+def _check_definition(d):
+    """Reason a parsed line is not a usable definition, or None."""
+    for name in ("component", "variable", "componentInstance", "variableInstance"):
+        v = d.get(name)
+        if v is None and name in ("component", "variable"):
+            return "no " + name
+        if v is not None and (not isinstance(v, str) or not _plain(v)):
+            return name + " must be a string without " + _SEPARATORS
+    for name in ("evse", "connector"):
+        v = d.get(name)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            return name + " must be a number"
+    if d.get("connector") is not None and d.get("evse") is None:
+        return "connector without evse"
+    if d.get("dataType") not in DATA_TYPES:
+        return "dataType"
+    for name in ("minLimit", "maxLimit"):
+        if d.get(name) is not None and limit(d[name]) is None:
+            return name + " must be a number or a decimal string"
+    if d["dataType"] in LISTS and not d.get("valuesList"):
+        return "a list type needs valuesList"
+    attrs = d.get("attributes")
+    if not attrs or len(attrs) > 4:
+        return "1 to 4 attributes"
+    seen = []
+    for a in attrs:
+        kind = a.get("type", "Actual")
+        mutability = a.get("mutability", "ReadWrite")
+        if kind not in _ATTRIBUTES or kind in seen or mutability not in _MUTABILITIES:
+            return "attribute type or mutability"
+        seen.append(kind)
+        if mutability != "ReadOnly" and not a.get("persistent"):
+            return "a writable attribute must be persistent"
+        value = a.get("value", "")
+        if value != "" and check_value(value, d):
+            return "default value does not suit the characteristics"
+    return None
