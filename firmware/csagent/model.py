@@ -40,6 +40,7 @@ import json
 
 from .compat import const, unload
 from .log import log
+from .store import lines
 from .values import check_value
 
 _BASIC_AUTH_PASSWORD = const("BasicAuthPassword")
@@ -112,36 +113,6 @@ def _offsets(table, h):
     return found
 
 
-def _lines(f, chunk=128):
-    """(offset, line) from the file's position on, read in chunks: a port's
-    readline() may fetch byte by byte, one filesystem call each. A line
-    longer than a chunk is joined once from its pieces: no allocation is
-    larger than the line (growing it chunk by chunk took the line plus a
-    chunk in one piece while the line was held, which a report's
-    fragmented heap refused). What goes out is yielded from a list it is
-    popped from: no local of a suspended generator still holds it."""
-    offset = f.tell()
-    head = []  # the pieces of a line begun in an earlier chunk
-    while True:
-        data = f.read(chunk)
-        if not data:
-            if head:
-                yield offset, b"".join(head)
-            return
-        start = 0
-        end = data.find(b"\n")
-        while end >= 0:
-            head.append(data[start:end + 1])
-            out = [(offset, b"".join(head) if len(head) > 1 else head[0])]
-            head = []
-            offset += len(out[0][1])
-            yield out.pop()
-            start = end + 1
-            end = data.find(b"\n", start)
-        if start < len(data):
-            head.append(data[start:])
-
-
 def _text(value):
     if value is True or value is False:
         return "true" if value else "false"
@@ -178,7 +149,7 @@ class DeviceModel:
     def _read(self, offset):
         with open(self._path, "rb") as f:
             f.seek(offset)
-            for _, line in _lines(f):
+            for _, line in lines(f, 128):
                 return json.loads(line)
 
     # -- lookups -----------------------------------------------------------
@@ -380,7 +351,7 @@ class DeviceModel:
         self._last = None  # the lookups' caches make room for a report (~0.8 KB)
         self._ints = {}
         with open(self._path, "rb") as f:
-            for _, line in _lines(f):
+            for _, line in lines(f, 128):
                 if line.strip():  # neither the line nor the entry stays held here while it is out
                     out = [self._report(line, longest)]
                     line = None

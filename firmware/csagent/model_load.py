@@ -5,7 +5,8 @@ once it has loaded.
 import json
 
 from .compat import const
-from .model import _component_of, _hash, _key_of, _lines, _offsets, _plain
+from .model import _component_of, _hash, _key_of, _offsets, _plain
+from .store import lines
 from .values import DATA_TYPES, LISTS, check_value, limit
 
 _SEPARATORS = const("/@:#")  # of a key (model.py)
@@ -19,7 +20,7 @@ def index(model):
     number = 0
     component = None
     with open(model._path, "rb") as f:
-        for offset, line in _lines(f):
+        for offset, line in lines(f, 128):
             number += 1
             if line.strip():
                 component = _add(model, line, offset, number, component)

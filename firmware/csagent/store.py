@@ -39,9 +39,9 @@ import binascii
 import json
 import os
 
-from .compat import const, unload
+from .compat import unload
 
-SLOTS = const(32)
+SLOTS = 32  # journal slots; no const(): importing it would cost this module a name
 
 
 class StoreError(OSError):
@@ -63,6 +63,37 @@ def write_line(f, record):
     f.write(data)
     f.write(b"\n")
     return len(data) + 10
+
+
+def lines(f, chunk):
+    """(offset, line) of a file of lines (the store's, model.jsonl) from its
+    position on, read `chunk` bytes at a time: readline() on a littlefs file
+    fetches byte by byte, 20 times slower. The last line may lack its
+    newline (torn). A long line is joined once from its pieces, so no
+    allocation is larger than the line (growing it chunk by chunk needed the
+    line plus a chunk in one piece while the line was held: a report's
+    fragmented heap refused that). What goes out is yielded from a list it
+    is popped from: no local of a suspended generator still holds it."""
+    offset = f.tell()
+    head = []  # the pieces of a line begun in an earlier chunk
+    while True:
+        data = f.read(chunk)
+        if not data:
+            if head:
+                yield offset, b"".join(head)
+            return
+        start = 0
+        end = data.find(b"\n")
+        while end >= 0:
+            head.append(data[start:end + 1])
+            out = [(offset, b"".join(head) if len(head) > 1 else head[0])]
+            head = []
+            offset += len(out[0][1])
+            yield out.pop()
+            start = end + 1
+            end = data.find(b"\n", start)
+        if start < len(data):
+            head.append(data[start:])
 
 
 def sync(f):

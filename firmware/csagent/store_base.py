@@ -7,7 +7,7 @@ import json
 import os
 
 from .compat import const
-from .store import SLOTS, StoreError, sync, write_line
+from .store import SLOTS, StoreError, lines, sync, write_line
 
 _VERSION = const(1)
 _CHUNK = const(512)  # snapshot and fold records are cut at about this size
@@ -29,26 +29,6 @@ def _parse(line):
             return json.loads(bytes(text))
     except ValueError:
         return None
-
-
-def _lines(f):
-    """The lines of f, read _CHUNK bytes at a time: readline on a littlefs
-    file reads byte by byte, 20 times slower. Holds one line and one chunk."""
-    rest = b""
-    while True:
-        chunk = f.read(_CHUNK)
-        if not chunk:
-            if rest:
-                yield rest  # torn: no newline
-            return
-        rest += chunk
-        start = 0
-        end = rest.find(b"\n")
-        while end >= 0:
-            yield rest[start:end + 1]
-            start = end + 1
-            end = rest.find(b"\n", start)
-        rest = rest[start:]
 
 
 def _sync_dir(path):
@@ -99,8 +79,8 @@ def load(store):
 def _read_base(store, f):
     """Replay the base log; False when it ends in a torn or corrupt part."""
     path = store._path("base")
-    lines = _lines(f)
-    head = _parse(next(lines, b""))
+    records = lines(f, _CHUNK)
+    head = _parse(next(records, (0, b""))[1])
     if head is None:
         raise StoreError("store %s unreadable: bad header" % path)
     version = head.get("v") if isinstance(head, dict) else None
@@ -108,7 +88,7 @@ def _read_base(store, f):
         raise StoreError("store %s has format version %r, this firmware reads %d" % (path, version, _VERSION))
     seq = None
     sealed = True
-    for line in lines:
+    for _, line in records:
         record = _parse(line)
         if record is None:
             sealed = False

@@ -129,8 +129,7 @@ class WebSocket:
         self.ping_interval = ping_interval
         self.soft_limit = 0  # a message larger than this is not read whole (recv; 0: none)
         self._r = self._w = None
-        self._sending = False  # a frame is going out; _sent is set when none is
-        self._sent = asyncio.Event()
+        self._sent = asyncio.Event()  # set while no frame is going out
         self._sent.set()
         self._peer_closed = asyncio.Event()
         self._closed = None  # (code, reason) once over
@@ -177,11 +176,10 @@ class WebSocket:
             await self._drain()
 
     async def _send_frame(self, opcode, payload, write=None):
-        while self._sending:  # frames of concurrent senders never interleave
+        while not self._sent.is_set():  # frames of concurrent senders never interleave
             await self._sent.wait()
         if self._closed or (self._close_sent and opcode != _OP_CLOSE):
             raise ConnectionClosed(*(self._closed or (1000, "closing")))
-        self._sending = True
         self._sent.clear()
         try:
             await (write or self._write_frame)(opcode, payload)
@@ -194,7 +192,6 @@ class WebSocket:
             await self._shutdown(1011, "message aborted: " + one_line(e))
             raise ConnectionClosed(*self._closed)
         finally:
-            self._sending = False
             self._sent.set()
 
     def _buffer(self):
