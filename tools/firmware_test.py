@@ -6,8 +6,11 @@ then the Pico W image on the emulated RP2040 (host_tests/test_emulated_pico.py).
 
   firmware_test.py [--heap BYTES] [--tls-heap BYTES] [pytest arguments...]
 
-The margin is 8 KB; the suite's largest requests (a 17-item GetVariables,
-answered item by item) pass within it.
+The margin is 12 KB. The suite's largest requests, 16- and 17-item
+GetVariables of about 2.3 KB, each arrive as one message: a contiguous
+buffer, and as much again while it becomes text, right after a report has
+left the heap fragmented. With 8 KB one test of the suite failed in 5 of
+21 runs (the station closed with 1009); with 12 KB it passed 10 of 10.
 """
 import glob
 import os
@@ -21,7 +24,7 @@ import firmware  # noqa: E402
 from cli import OneLineParser  # noqa: E402
 from station import heap_size  # noqa: E402
 
-MARGIN = 8 * 1024
+MARGIN = 12 * 1024
 # (column, first words of the row) of BENCHMARKS.md's tables: bench/scenario.py, bench/tls.py
 SCENARIO = ("32-bit frozen", "smallest `-X heapsize`")
 TLS = ("wss:// (TLS)", "smallest heap that passes the session")
@@ -43,8 +46,8 @@ def smallest_heap(column, row, path=os.path.join(ROOT, "BENCHMARKS.md")):
 
 def main(argv=None):
     p = OneLineParser(description=__doc__.splitlines()[0])
-    p.add_argument("--heap", type=heap_size, help="for the ws:// tests; default: BENCHMARKS.md's + 8K")
-    p.add_argument("--tls-heap", type=heap_size, help="for the wss:// tests; default: BENCHMARKS.md's + 8K")
+    p.add_argument("--heap", type=heap_size, help="for the ws:// tests; default: BENCHMARKS.md's + 12K")
+    p.add_argument("--tls-heap", type=heap_size, help="for the wss:// tests; default: BENCHMARKS.md's + 12K")
     args, pytest_args = p.parse_known_args(argv)
     heaps = []
     for given, (column, row) in ((args.heap, SCENARIO), (args.tls_heap, TLS)):
