@@ -74,9 +74,17 @@ async def listen(proto, reader, writer, seen):
             seen.append(Close.parse(frame.data).code)
 
 
+async def refuse_upgrade(reader, writer):
+    """Not a behaviour on the link: the upgrade itself is refused (HTTP 503),
+    so no WebSocket is established and the attempt failed."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+    await writer.drain()
+
+
 class HostileCsms:
     def __init__(self, behave):
-        self.behave = behave
+        self.behave = behave  # a behaviour on the upgraded link, or refuse_upgrade
         self.attempts = []  # time.monotonic() of each connection
         self.closes = []  # close codes the station sent
 
@@ -88,9 +96,11 @@ class HostileCsms:
     async def handle(self, reader, writer):
         self.attempts.append(time.monotonic())
         try:
+            if self.behave is refuse_upgrade:
+                return await refuse_upgrade(reader, writer)
             proto = await accept_sans_io(reader, writer)
             await self.behave(proto, reader, writer, self.closes)
-        except (EOFError, ConnectionError):
+        except (EOFError, ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()

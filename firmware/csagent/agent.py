@@ -5,13 +5,13 @@ as it runs; everything a connection starts (registration, heartbeat,
 connector status, a report, the work a handler starts after its answer)
 belongs to that connection's Tasks and is cancelled when it ends.
 
-Reconnecting (B04, OCPP-J RetryBackOff*): after power-up the first attempt
-goes at once; after that, every attempt waits (backoff.Reconnects):
-RetryBackOffWaitMinimum plus a random spread first, doubled for each
-further attempt, and from the minimum again once a connection on which the
-CSMS answered has ended. A connection the CSMS closes before it said
-anything counts as a failed attempt, so a CSMS that accepts the upgrade and
-hangs up at once sees the waits double, never a storm.
+Reconnecting (B04, OCPP-J Part 4 §5.3 as amended, TC_B_57): after power-up
+the first attempt goes at once; after that, every attempt waits
+(backoff.Reconnects): RetryBackOffWaitMinimum plus a random spread,
+doubled for each attempt that failed to establish a WebSocket, and from the
+minimum again once one was established. So a CSMS that accepts the upgrade
+and hangs up at once sees one attempt per RetryBackOffWaitMinimum at most,
+the OCPP-J floor, never a storm.
 """
 import asyncio
 import json
@@ -51,7 +51,6 @@ _LINK = const(("csagent.connection", "csagent.netprofiles", "csagent.ws_handshak
 # report, when no such piece may be free (measured: connects then fail).
 _ON_DEMAND = const(("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
                     "csagent.ws_handshake", "csagent.tls", "csagent.connection", "csagent.netprofiles"))
-_STEADY = const(60)  # seconds: a connection up this long went well, said anything or not
 
 
 class Agent:
@@ -70,7 +69,6 @@ class Agent:
         self.tasks = Tasks()  # the agent's own, for as long as it runs
         self.work = None  # the Tasks of the connection up now
         self.ws = None
-        self.failure = None  # what broke the current connection on our side
         self.lost = None  # board.time() when the last connection ended
         events = self.events = SecurityEvents(store, self.call, board.time)
         self.registration = Registration(model, store, board, self.call, events)
@@ -225,8 +223,8 @@ class Agent:
                 except Exception as e:  # any failure to connect: the next wait is longer
                     log("connect-failed", reason(e))
                     continue
-                if await self.session(ws):
-                    waits.went_well()
+                waits.went_well()  # the WebSocket is up: a successful connection (OCPP-J §5.3)
+                await self.session(ws)
         except asyncio.CancelledError:  # stopped by its owner (a fleet): its own tasks with it
             self.tasks.stop()  # not in a `finally`: see session
             raise
@@ -240,11 +238,8 @@ class Agent:
             unload(*_LINK)
 
     async def session(self, ws):
-        """One connection, until it closes. True when it went well: nothing
-        failed on our side, and the CSMS said something valid on it or it
-        stayed up _STEADY seconds (a station with nothing to say for a while)."""
-        self.ws, self.failure = ws, None
-        began = self.board.time()
+        """One connection, until it closes."""
+        self.ws = ws
         work = self.work = Tasks(self.failed)
         self.rpc.attach(ws, work.start)
         work.start(self.online(), "online")
@@ -258,20 +253,17 @@ class Agent:
         # Not in a `finally`: a KeyboardInterrupt that stops the unix port may
         # leave its heap locked, and this allocates.
         work.stop()
-        heard = self.rpc.answered
         self.rpc.attach(None)
         self.ws = self.work = None
         self.lost = self.board.time()
         if self.reports:
             self.reports.offline()
-        return (heard or self.lost - began >= _STEADY) and self.failure is None
 
     async def failed(self, name, error):
         """A task of the connection failed (a MemoryError in a fragmented
         heap, a flash that refuses a write): close the link, to be made again
         after a wait, rather than stay online with nothing registering or
         heartbeating on it."""
-        self.failure = error
         await self.close(1011, "internal error")
 
     async def online(self):

@@ -24,8 +24,9 @@ def delay(model, attempt):
 class Reconnects:
     """The waits before connection attempts: none before the first after
     power-up; then delay(0), delay(1) ... one attempt after another, read
-    live from the model; after a connection that went well, from delay(0)
-    again. So no attempt ever follows a lost connection without a wait."""
+    live from the model; once a WebSocket was established (a successful
+    connection, OCPP-J Part 4 §5.3), from delay(0) again. So no attempt ever
+    follows a lost connection without at least RetryBackOffWaitMinimum."""
 
     def __init__(self, model):
         self.model = model

@@ -111,7 +111,6 @@ class Rpc:
         self.gate = gate
         self.ws = None
         self.spawn = None  # spawn(coroutine, name): a task of the connection
-        self.answered = False  # the CSMS has said something valid on this link
         self._later = []
         self._idle = asyncio.Event()  # set while no CALL of ours is in flight
         self._idle.set()
@@ -123,7 +122,6 @@ class Rpc:
         """Serve `ws`; spawn(coroutine, name) starts the connection's tasks."""
         self.ws = ws
         self.spawn = spawn
-        self.answered = False
         self._later = []
 
     def later(self, fn):
@@ -225,7 +223,6 @@ class Rpc:
             log("ignored", "RESULT" if kind == _RESULT else "CALLERROR", msg_id)
             return
         action = w[1]
-        self.answered = True
         if kind == _ERROR:
             code = msg[2] if len(msg) > 2 else "?"
             log("recv", "CALLERROR", action, msg_id, code)
@@ -248,7 +245,6 @@ class Rpc:
             return await self._error(msg_id, "RpcFrameworkError", "CALL needs [2, id, action, payload]")
         action, payload = msg[2], msg[3]
         log("recv", "CALL", action[:40], msg_id)
-        self.answered = True
         handler = self.handler(action)
         if handler is None:
             if _known(action):
