@@ -24,15 +24,20 @@ VALIDATOR = os.path.join(ROOT, "firmware", "csagent", "validate.py")
 # Every payload the station receives: the CSMS requests it handles and the
 # responses to its own requests. Extend here, then run this tool.
 RECEIVED = (
+    "DeleteCertificateRequest",
     "GetBaseReportRequest",
+    "GetInstalledCertificateIdsRequest",
     "GetReportRequest",
     "GetVariablesRequest",
+    "InstallCertificateRequest",
     "RequestStartTransactionRequest",
     "ResetRequest",
     "SetNetworkProfileRequest",
     "SetVariablesRequest",
     "TriggerMessageRequest",
+    "UpdateFirmwareRequest",
     "BootNotificationResponse",
+    "FirmwareStatusNotificationResponse",
     "HeartbeatResponse",
     "NotifyReportResponse",
     "SecurityEventNotificationResponse",

@@ -27,174 +27,213 @@ TABLE = (
     # 33: BootNotificationResponse (object)
     0, False, 51, 'customData', 2, False, 'currentTime', 8, True, 'interval', 9, True, 'status',
     12, True, 'statusInfo', 21, False,
-    # 51: ReportBaseEnumType (enum)
+    # 51: HashAlgorithmEnumType (enum)
+    3, 3, 'SHA256', 'SHA384', 'SHA512',
+    # 56: string maxLength 128
+    2, 128,
+    # 58: string maxLength 40
+    2, 40,
+    # 60: CertificateHashDataType (object)
+    0, False, 78, 'customData', 2, False, 'hashAlgorithm', 51, True, 'issuerNameHash', 56, True,
+    'issuerKeyHash', 56, True, 'serialNumber', 58, True,
+    # 78: DeleteCertificateRequest (object)
+    0, False, 87, 'customData', 2, False, 'certificateHashData', 60, True,
+    # 87: FirmwareStatusNotificationResponse, NotifyReportResponse, SecurityEventNotificationResponse, StatusNotificationResponse (object)
+    0, False, 93, 'customData', 2, False,
+    # 93: ReportBaseEnumType (enum)
     3, 3, 'ConfigurationInventory', 'FullInventory', 'SummaryInventory',
-    # 56: GetBaseReportRequest (object)
-    0, False, 68, 'customData', 2, False, 'requestId', 9, True, 'reportBase', 51, True,
-    # 68: EVSEType (object)
-    0, False, 80, 'customData', 2, False, 'id', 9, True, 'connectorId', 9, False,
-    # 80: string maxLength 50
+    # 98: GetBaseReportRequest (object)
+    0, False, 110, 'customData', 2, False, 'requestId', 9, True, 'reportBase', 93, True,
+    # 110: GetCertificateIdUseEnumType (enum)
+    3, 5, 'V2GRootCertificate', 'MORootCertificate', 'CSMSRootCertificate',
+    'V2GCertificateChain', 'ManufacturerRootCertificate',
+    # 117: array of 110 minItems 1
+    1, 110, 1, None,
+    # 121: GetInstalledCertificateIdsRequest (object)
+    0, False, 130, 'customData', 2, False, 'certificateType', 117, False,
+    # 130: EVSEType (object)
+    0, False, 142, 'customData', 2, False, 'id', 9, True, 'connectorId', 9, False,
+    # 142: string maxLength 50
     2, 50,
-    # 82: ComponentType (object)
-    0, False, 97, 'customData', 2, False, 'evse', 68, False, 'name', 80, True, 'instance', 80,
-    False,
-    # 97: VariableType (object)
-    0, False, 109, 'customData', 2, False, 'name', 80, True, 'instance', 80, False,
-    # 109: ComponentVariableType (object)
-    0, False, 121, 'customData', 2, False, 'component', 82, True, 'variable', 97, False,
-    # 121: array of 109 minItems 1
-    1, 109, 1, None,
-    # 125: string
+    # 144: ComponentType (object)
+    0, False, 159, 'customData', 2, False, 'evse', 130, False, 'name', 142, True, 'instance',
+    142, False,
+    # 159: VariableType (object)
+    0, False, 171, 'customData', 2, False, 'name', 142, True, 'instance', 142, False,
+    # 171: ComponentVariableType (object)
+    0, False, 183, 'customData', 2, False, 'component', 144, True, 'variable', 159, False,
+    # 183: array of 171 minItems 1
+    1, 171, 1, None,
+    # 187: string
     2, None,
-    # 127: array of 125 minItems 1 maxItems 4
-    1, 125, 1, 4,
-    # 131: GetReportRequest (object)
-    0, False, 146, 'customData', 2, False, 'componentVariable', 121, False, 'requestId', 9,
-    True, 'componentCriteria', 127, False,
-    # 146: AttributeEnumType (enum)
+    # 189: array of 187 minItems 1 maxItems 4
+    1, 187, 1, 4,
+    # 193: GetReportRequest (object)
+    0, False, 208, 'customData', 2, False, 'componentVariable', 183, False, 'requestId', 9,
+    True, 'componentCriteria', 189, False,
+    # 208: AttributeEnumType (enum)
     3, 4, 'Actual', 'Target', 'MinSet', 'MaxSet',
-    # 152: GetVariableDataType (object)
-    0, False, 167, 'customData', 2, False, 'attributeType', 146, False, 'component', 82, True,
-    'variable', 97, True,
-    # 167: array of 152 minItems 1
-    1, 152, 1, None,
-    # 171: GetVariablesRequest (object)
-    0, False, 180, 'customData', 2, False, 'getVariableData', 167, True,
-    # 180: HeartbeatResponse (object)
-    0, False, 189, 'customData', 2, False, 'currentTime', 8, True,
-    # 189: NotifyReportResponse, SecurityEventNotificationResponse, StatusNotificationResponse (object)
-    0, False, 195, 'customData', 2, False,
-    # 195: string maxLength 36
+    # 214: GetVariableDataType (object)
+    0, False, 229, 'customData', 2, False, 'attributeType', 208, False, 'component', 144, True,
+    'variable', 159, True,
+    # 229: array of 214 minItems 1
+    1, 214, 1, None,
+    # 233: GetVariablesRequest (object)
+    0, False, 242, 'customData', 2, False, 'getVariableData', 229, True,
+    # 242: HeartbeatResponse (object)
+    0, False, 251, 'customData', 2, False, 'currentTime', 8, True,
+    # 251: InstallCertificateUseEnumType (enum)
+    3, 4, 'V2GRootCertificate', 'MORootCertificate', 'CSMSRootCertificate',
+    'ManufacturerRootCertificate',
+    # 257: string maxLength 5500
+    2, 5500,
+    # 259: InstallCertificateRequest (object)
+    0, False, 271, 'customData', 2, False, 'certificateType', 251, True, 'certificate', 257,
+    True,
+    # 271: string maxLength 36
     2, 36,
-    # 197: AdditionalInfoType (object)
-    0, False, 209, 'customData', 2, False, 'additionalIdToken', 195, True, 'type', 80, True,
-    # 209: array of 197 minItems 1
-    1, 197, 1, None,
-    # 213: IdTokenEnumType (enum)
+    # 273: AdditionalInfoType (object)
+    0, False, 285, 'customData', 2, False, 'additionalIdToken', 271, True, 'type', 142, True,
+    # 285: array of 273 minItems 1
+    1, 273, 1, None,
+    # 289: IdTokenEnumType (enum)
     3, 8, 'Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress',
     'NoAuthorization',
-    # 223: IdTokenType (object)
-    0, False, 238, 'customData', 2, False, 'additionalInfo', 209, False, 'idToken', 195, True,
-    'type', 213, True,
-    # 238: ChargingProfilePurposeEnumType (enum)
+    # 299: IdTokenType (object)
+    0, False, 314, 'customData', 2, False, 'additionalInfo', 285, False, 'idToken', 271, True,
+    'type', 289, True,
+    # 314: ChargingProfilePurposeEnumType (enum)
     3, 4, 'ChargingStationExternalConstraints', 'ChargingStationMaxProfile', 'TxDefaultProfile',
     'TxProfile',
-    # 244: ChargingProfileKindEnumType (enum)
+    # 320: ChargingProfileKindEnumType (enum)
     3, 3, 'Absolute', 'Recurring', 'Relative',
-    # 249: RecurrencyKindEnumType (enum)
+    # 325: RecurrencyKindEnumType (enum)
     3, 2, 'Daily', 'Weekly',
-    # 253: ChargingRateUnitEnumType (enum)
+    # 329: ChargingRateUnitEnumType (enum)
     3, 2, 'W', 'A',
-    # 257: number
+    # 333: number
     6, None, None,
-    # 260: ChargingSchedulePeriodType (object)
-    0, False, 278, 'customData', 2, False, 'startPeriod', 9, True, 'limit', 257, True,
+    # 336: ChargingSchedulePeriodType (object)
+    0, False, 354, 'customData', 2, False, 'startPeriod', 9, True, 'limit', 333, True,
     'numberPhases', 9, False, 'phaseToUse', 9, False,
-    # 278: array of 260 minItems 1 maxItems 1024
-    1, 260, 1, 1024,
-    # 282: string maxLength 32
+    # 354: array of 336 minItems 1 maxItems 1024
+    1, 336, 1, 1024,
+    # 358: string maxLength 32
     2, 32,
-    # 284: RelativeTimeIntervalType (object)
-    0, False, 296, 'customData', 2, False, 'start', 9, True, 'duration', 9, False,
-    # 296: integer min 0.0
+    # 360: RelativeTimeIntervalType (object)
+    0, False, 372, 'customData', 2, False, 'start', 9, True, 'duration', 9, False,
+    # 372: integer min 0.0
     5, 0.0, None,
-    # 299: CostKindEnumType (enum)
+    # 375: CostKindEnumType (enum)
     3, 3, 'CarbonDioxideEmission', 'RelativePricePercentage', 'RenewableGenerationPercentage',
-    # 304: CostType (object)
-    0, False, 319, 'customData', 2, False, 'costKind', 299, True, 'amount', 9, True,
+    # 380: CostType (object)
+    0, False, 395, 'customData', 2, False, 'costKind', 375, True, 'amount', 9, True,
     'amountMultiplier', 9, False,
-    # 319: array of 304 minItems 1 maxItems 3
-    1, 304, 1, 3,
-    # 323: ConsumptionCostType (object)
-    0, False, 335, 'customData', 2, False, 'startValue', 257, True, 'cost', 319, True,
-    # 335: array of 323 minItems 1 maxItems 3
-    1, 323, 1, 3,
-    # 339: SalesTariffEntryType (object)
-    0, False, 354, 'customData', 2, False, 'relativeTimeInterval', 284, True, 'ePriceLevel',
-    296, False, 'consumptionCost', 335, False,
-    # 354: array of 339 minItems 1 maxItems 1024
-    1, 339, 1, 1024,
-    # 358: SalesTariffType (object)
-    0, False, 376, 'customData', 2, False, 'id', 9, True, 'salesTariffDescription', 282, False,
-    'numEPriceLevels', 9, False, 'salesTariffEntry', 354, True,
-    # 376: ChargingScheduleType (object)
-    0, False, 403, 'customData', 2, False, 'id', 9, True, 'startSchedule', 8, False, 'duration',
-    9, False, 'chargingRateUnit', 253, True, 'chargingSchedulePeriod', 278, True,
-    'minChargingRate', 257, False, 'salesTariff', 358, False,
-    # 403: array of 376 minItems 1 maxItems 3
-    1, 376, 1, 3,
-    # 407: ChargingProfileType (object)
-    0, False, 440, 'customData', 2, False, 'id', 9, True, 'stackLevel', 9, True,
-    'chargingProfilePurpose', 238, True, 'chargingProfileKind', 244, True, 'recurrencyKind',
-    249, False, 'validFrom', 8, False, 'validTo', 8, False, 'chargingSchedule', 403, True,
-    'transactionId', 195, False,
-    # 440: RequestStartTransactionRequest (object)
-    0, False, 461, 'customData', 2, False, 'evseId', 9, False, 'groupIdToken', 223, False,
-    'idToken', 223, True, 'remoteStartId', 9, True, 'chargingProfile', 407, False,
-    # 461: ResetEnumType (enum)
+    # 395: array of 380 minItems 1 maxItems 3
+    1, 380, 1, 3,
+    # 399: ConsumptionCostType (object)
+    0, False, 411, 'customData', 2, False, 'startValue', 333, True, 'cost', 395, True,
+    # 411: array of 399 minItems 1 maxItems 3
+    1, 399, 1, 3,
+    # 415: SalesTariffEntryType (object)
+    0, False, 430, 'customData', 2, False, 'relativeTimeInterval', 360, True, 'ePriceLevel',
+    372, False, 'consumptionCost', 411, False,
+    # 430: array of 415 minItems 1 maxItems 1024
+    1, 415, 1, 1024,
+    # 434: SalesTariffType (object)
+    0, False, 452, 'customData', 2, False, 'id', 9, True, 'salesTariffDescription', 358, False,
+    'numEPriceLevels', 9, False, 'salesTariffEntry', 430, True,
+    # 452: ChargingScheduleType (object)
+    0, False, 479, 'customData', 2, False, 'id', 9, True, 'startSchedule', 8, False, 'duration',
+    9, False, 'chargingRateUnit', 329, True, 'chargingSchedulePeriod', 354, True,
+    'minChargingRate', 333, False, 'salesTariff', 434, False,
+    # 479: array of 452 minItems 1 maxItems 3
+    1, 452, 1, 3,
+    # 483: ChargingProfileType (object)
+    0, False, 516, 'customData', 2, False, 'id', 9, True, 'stackLevel', 9, True,
+    'chargingProfilePurpose', 314, True, 'chargingProfileKind', 320, True, 'recurrencyKind',
+    325, False, 'validFrom', 8, False, 'validTo', 8, False, 'chargingSchedule', 479, True,
+    'transactionId', 271, False,
+    # 516: RequestStartTransactionRequest (object)
+    0, False, 537, 'customData', 2, False, 'evseId', 9, False, 'groupIdToken', 299, False,
+    'idToken', 299, True, 'remoteStartId', 9, True, 'chargingProfile', 483, False,
+    # 537: ResetEnumType (enum)
     3, 2, 'Immediate', 'OnIdle',
-    # 465: ResetRequest (object)
-    0, False, 477, 'customData', 2, False, 'type', 461, True, 'evseId', 9, False,
-    # 477: string maxLength 6
+    # 541: ResetRequest (object)
+    0, False, 553, 'customData', 2, False, 'type', 537, True, 'evseId', 9, False,
+    # 553: string maxLength 6
     2, 6,
-    # 479: boolean
+    # 555: boolean
     7,
-    # 480: APNAuthenticationEnumType (enum)
+    # 556: APNAuthenticationEnumType (enum)
     3, 4, 'CHAP', 'NONE', 'PAP', 'AUTO',
-    # 486: APNType (object)
-    0, False, 513, 'customData', 2, False, 'apn', 19, True, 'apnUserName', 17, False,
-    'apnPassword', 17, False, 'simPin', 9, False, 'preferredNetwork', 477, False,
-    'useOnlyPreferredNetwork', 479, False, 'apnAuthentication', 480, True,
-    # 513: OCPPVersionEnumType (enum)
+    # 562: APNType (object)
+    0, False, 589, 'customData', 2, False, 'apn', 19, True, 'apnUserName', 17, False,
+    'apnPassword', 17, False, 'simPin', 9, False, 'preferredNetwork', 553, False,
+    'useOnlyPreferredNetwork', 555, False, 'apnAuthentication', 556, True,
+    # 589: OCPPVersionEnumType (enum)
     3, 4, 'OCPP12', 'OCPP15', 'OCPP16', 'OCPP20',
-    # 519: OCPPTransportEnumType (enum)
+    # 595: OCPPTransportEnumType (enum)
     3, 2, 'JSON', 'SOAP',
-    # 523: OCPPInterfaceEnumType (enum)
+    # 599: OCPPInterfaceEnumType (enum)
     3, 8, 'Wired0', 'Wired1', 'Wired2', 'Wired3', 'Wireless0', 'Wireless1', 'Wireless2',
     'Wireless3',
-    # 533: VPNEnumType (enum)
+    # 609: VPNEnumType (enum)
     3, 4, 'IKEv2', 'IPSec', 'L2TP', 'PPTP',
-    # 539: VPNType (object)
-    0, False, 563, 'customData', 2, False, 'server', 19, True, 'user', 17, True, 'group', 17,
-    False, 'password', 17, True, 'key', 0, True, 'type', 533, True,
-    # 563: NetworkConnectionProfileType (object)
-    0, False, 593, 'customData', 2, False, 'apn', 486, False, 'ocppVersion', 513, True,
-    'ocppTransport', 519, True, 'ocppCsmsUrl', 19, True, 'messageTimeout', 9, True,
-    'securityProfile', 9, True, 'ocppInterface', 523, True, 'vpn', 539, False,
-    # 593: SetNetworkProfileRequest (object)
-    0, False, 605, 'customData', 2, False, 'configurationSlot', 9, True, 'connectionData', 563,
+    # 615: VPNType (object)
+    0, False, 639, 'customData', 2, False, 'server', 19, True, 'user', 17, True, 'group', 17,
+    False, 'password', 17, True, 'key', 0, True, 'type', 609, True,
+    # 639: NetworkConnectionProfileType (object)
+    0, False, 669, 'customData', 2, False, 'apn', 562, False, 'ocppVersion', 589, True,
+    'ocppTransport', 595, True, 'ocppCsmsUrl', 19, True, 'messageTimeout', 9, True,
+    'securityProfile', 9, True, 'ocppInterface', 599, True, 'vpn', 615, False,
+    # 669: SetNetworkProfileRequest (object)
+    0, False, 681, 'customData', 2, False, 'configurationSlot', 9, True, 'connectionData', 639,
     True,
-    # 605: string maxLength 1000
+    # 681: string maxLength 1000
     2, 1000,
-    # 607: SetVariableDataType (object)
-    0, False, 625, 'customData', 2, False, 'attributeType', 146, False, 'attributeValue', 605,
-    True, 'component', 82, True, 'variable', 97, True,
-    # 625: array of 607 minItems 1
-    1, 607, 1, None,
-    # 629: SetVariablesRequest (object)
-    0, False, 638, 'customData', 2, False, 'setVariableData', 625, True,
-    # 638: MessageTriggerEnumType (enum)
+    # 683: SetVariableDataType (object)
+    0, False, 701, 'customData', 2, False, 'attributeType', 208, False, 'attributeValue', 681,
+    True, 'component', 144, True, 'variable', 159, True,
+    # 701: array of 683 minItems 1
+    1, 683, 1, None,
+    # 705: SetVariablesRequest (object)
+    0, False, 714, 'customData', 2, False, 'setVariableData', 701, True,
+    # 714: MessageTriggerEnumType (enum)
     3, 11, 'BootNotification', 'LogStatusNotification', 'FirmwareStatusNotification',
     'Heartbeat', 'MeterValues', 'SignChargingStationCertificate', 'SignV2GCertificate',
     'StatusNotification', 'TransactionEvent', 'SignCombinedCertificate',
     'PublishFirmwareStatusNotification',
-    # 651: TriggerMessageRequest (object)
-    0, False, 663, 'customData', 2, False, 'evse', 68, False, 'requestedMessage', 638, True,
+    # 727: TriggerMessageRequest (object)
+    0, False, 739, 'customData', 2, False, 'evse', 130, False, 'requestedMessage', 714, True,
+    # 739: string maxLength 800
+    2, 800,
+    # 741: FirmwareType (object)
+    0, False, 762, 'customData', 2, False, 'location', 19, True, 'retrieveDateTime', 8, True,
+    'installDateTime', 8, False, 'signingCertificate', 257, False, 'signature', 739, False,
+    # 762: UpdateFirmwareRequest (object)
+    0, False, 780, 'customData', 2, False, 'retries', 9, False, 'retryInterval', 9, False,
+    'requestId', 9, True, 'firmware', 741, True,
 )
 REQUESTS = {
-    'GetBaseReport': 56,
-    'GetReport': 131,
-    'GetVariables': 171,
-    'RequestStartTransaction': 440,
-    'Reset': 465,
-    'SetNetworkProfile': 593,
-    'SetVariables': 629,
-    'TriggerMessage': 651,
+    'DeleteCertificate': 78,
+    'GetBaseReport': 98,
+    'GetInstalledCertificateIds': 121,
+    'GetReport': 193,
+    'GetVariables': 233,
+    'InstallCertificate': 259,
+    'RequestStartTransaction': 516,
+    'Reset': 541,
+    'SetNetworkProfile': 669,
+    'SetVariables': 705,
+    'TriggerMessage': 727,
+    'UpdateFirmware': 762,
 }
 RESPONSES = {
     'BootNotification': 33,
-    'Heartbeat': 180,
-    'NotifyReport': 189,
-    'SecurityEventNotification': 189,
-    'StatusNotification': 189,
+    'FirmwareStatusNotification': 87,
+    'Heartbeat': 242,
+    'NotifyReport': 87,
+    'SecurityEventNotification': 87,
+    'StatusNotification': 87,
 }
