@@ -16,13 +16,13 @@ the OCPP-J floor, never a storm.
 import asyncio
 import json
 
-from . import backoff, clock, variables
+from . import backoff, clock, variables  # noqa: F401  (variables: ACTIONS, resident)
 from .boot import Registration
 from .compat import collect, const, sleep, unload
 from .connectors import Connectors
 from .log import log, reason
 from .model import DeviceModel
-from .rpc import CallError, Rpc
+from .rpc import Rpc
 from .security_events import SecurityEvents
 from .store import Store
 from .tasks import Tasks
@@ -52,6 +52,26 @@ _LINK = const(("csagent.connection", "csagent.netprofiles", "csagent.ws_handshak
 _ON_DEMAND = const(("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
                     "csagent.ws_handshake", "csagent.tls", "csagent.connection", "csagent.netprofiles"))
 
+# One table from each CSMS request this agent handles to its handler:
+#   "<action> <module>.<function> <its parameters, in order>"
+# payload and size are the request's; every other name is the Agent attribute
+# of that name (model, board, store, registration, connectors, reports, close, tasks).
+# A module in _ON_DEMAND is loaded for the request and dropped after it; the
+# others are loaded at start-up anyway. An action not here is NotSupported or
+# NotImplemented (rpc.py); host_tests/test_action_table.py checks every row
+# against the module it names. To add a request: its row here, its module in
+# _ON_DEMAND unless it is resident, its schema in tools/gen_schemas.py.
+ACTIONS = const((
+    "GetVariables variables.get_variables model payload size",  # B06
+    "SetVariables variables.set_variables model payload size",  # B05
+    "GetBaseReport reports.get_base_report payload reports",  # B07
+    "GetReport reports.get_report payload size reports",  # B08
+    "SetNetworkProfile netprofile_set.handle payload model board store",  # B09
+    "Reset reset.handle payload board store close tasks",  # B11, B12
+    "TriggerMessage trigger.handle payload registration connectors",  # F06
+    "RequestStartTransaction boot.start_transaction payload registration",  # B02
+))
+
 
 class Agent:
     def __init__(self, board):
@@ -76,7 +96,7 @@ class Agent:
         self.slots = connection.cursor(model)
         unload(*_LINK)
         self.connectors = Connectors(board, self.call)
-        self.reports = None  # the report under way: its code is loaded only then
+        self._reports = None  # the report under way: its code is loaded only then
         self.rpc = Rpc(self.handler, check, self.registration.gate)
         model.watch(self.changed)
         model.provide(_CLOCK, "DateTime", lambda: clock.iso(board.time()))
@@ -92,64 +112,40 @@ class Agent:
             events.record("ResetOrReboot", "boot reason " + self.registration.reason)
 
     def handler(self, action):
-        """The handler of a CSMS request, fn(payload, size), or None (see
-        rpc.Rpc): made when the request comes, not kept in a table of
-        closures, which held 0.7 KB of heap for the agent's whole run."""
-        m = self.model
-        if action == "GetVariables":
-            return lambda p, size: variables.get_variables(m, p, size)
-        if action == "SetVariables":
-            return lambda p, size: variables.set_variables(m, p, size)
-        if action == "SetNetworkProfile":
-            return self.on_demand("netprofile_set", m, self.board, self.store)
-        if action == "Reset":
-            return self.on_demand("reset", self.board, self.store, self.close, self.tasks)
-        if action == "TriggerMessage":
-            return self.on_demand("trigger", self.registration, self.connectors)
-        if action == "RequestStartTransaction":
-            return self.start_transaction
-        if action == "GetBaseReport":
-            return lambda p, size: self.report("get_base_report", p, size)
-        if action == "GetReport":
-            return lambda p, size: self.report("get_report", p, size)
-        return None
-
-    def on_demand(self, module, *uses):
-        """A handler for a rare request whose code is loaded when the request
-        comes and dropped once answered (a task it started keeps what it
-        needs alive): the heap holds it only while it is used. Its
-        handle(payload, *uses) gets what it works on."""
-        name = "csagent." + module
+        """The handler of a CSMS request as rpc.Rpc wants it, fn(payload,
+        size), or None: the row of ACTIONS for the action, its module
+        loaded for the request and, when it is code kept for a moment only
+        (_ON_DEMAND), dropped once answered (a task it started keeps what it
+        needs alive). Made when the request comes, not kept per action: a
+        table of closures held 0.7 KB of heap for the agent's whole run."""
+        for row in ACTIONS:
+            if row.startswith(action + " "):
+                break
+        else:
+            return None
+        _, target, *params = row.split()
+        name, function = ("csagent." + target).rsplit(".", 1)
 
         def handle(payload, size):
+            args = [payload if p == "payload" else size if p == "size" else getattr(self, p) for p in params]
             try:
-                return __import__(name, None, None, ("handle",)).handle(payload, *uses)
+                return getattr(__import__(name, None, None, (function,)), function)(*args)
             finally:
-                unload(name)
+                if name in _ON_DEMAND and self._reports is None:  # a report under way keeps its code
+                    unload(name)
         return handle
 
-    def start_transaction(self, payload, size):
-        """This agent starts no transaction. Before Accepted the answer is
-        Rejected (B02: none while Pending, TC_B_02); after, the request is
-        for a charge controller this agent does not have."""
-        if self.registration.status != "Accepted":
-            return {"status": "Rejected"}
-        raise CallError("NotSupported", "RequestStartTransaction is not supported")
-
-    def report(self, method, payload, size):
-        """GetBaseReport/GetReport (B07/B08): the reports code is loaded for
-        the request and dropped when the report has ended."""
-        if self.reports is None:
+    @property
+    def reports(self):
+        """The report job holder (B07/B08), made when a report is asked for;
+        the reports code stays loaded until the report has ended."""
+        if self._reports is None:
             from .reports import Reports
-            self.reports = Reports(self.model, self.call, self.board.time, self.report_done)
-        try:
-            return getattr(self.reports, method)(payload, size)
-        finally:
-            if not self.reports.busy():
-                self.report_done()
+            self._reports = Reports(self.model, self.call, self.board.time, self.report_done)
+        return self._reports
 
     def report_done(self):
-        self.reports = None
+        self._reports = None
         unload("csagent.reports")
 
     def install(self, settings):
@@ -256,8 +252,8 @@ class Agent:
         self.rpc.attach(None)
         self.ws = self.work = None
         self.lost = self.board.time()
-        if self.reports:
-            self.reports.offline()
+        if self._reports:
+            self._reports.offline()
 
     async def failed(self, name, error):
         """A task of the connection failed (a MemoryError in a fragmented
@@ -278,8 +274,8 @@ class Agent:
         await self.connectors.tell(self.board.connectors if everything else None)
         work.start(self.connectors.follow(), "connectors")
         work.start(self.events.deliver(), "security-events")
-        if self.reports and self.reports.waiting():
-            work.start(self.reports.resume(), "report")
+        if self._reports and self._reports.waiting():
+            work.start(self._reports.resume(), "report")
         await self.registration.heartbeat()
 
 

@@ -143,6 +143,16 @@ def _matches(item, entry):
     return "instance" not in want or _same(want["instance"], have.get("instance"))
 
 
+def get_base_report(payload, reports):
+    """B07, for the action table: `reports` is the agent's Reports."""
+    return reports.get_base_report(payload)
+
+
+def get_report(payload, size, reports):
+    """B08, for the action table: `reports` is the agent's Reports."""
+    return reports.get_report(payload, size)
+
+
 class Reports:
     def __init__(self, model, call, now, done=None):
         """call(action, payload) is Agent.call; now() gives Unix seconds;
