@@ -33,7 +33,12 @@ more erase.
 Loading replays the base, stopping at the first torn or corrupt line (then
 writes a fresh generation so nothing is ever appended after garbage), then
 the slots in order while each holds the next commit number with a valid
-CRC. It streams line by line: RAM holds the key -> value dict, one line.
+CRC. A slot left over beyond that stop with a later commit number (an
+earlier slot rotted) is never replayed: the numbering skips past it, kept
+in a new generation. So the state is always a prefix of what was
+committed. A line whose CRC holds but whose shape is not the store's (a
+tool's, another firmware's) is a StoreError. Loading streams line by line:
+RAM holds the key -> value dict, one line.
 """
 import binascii
 import json
