@@ -5,7 +5,8 @@
 unix32: the 32-bit unix port, build/firmware/unix32/micropython, which the
 tests run as a board would (tools/station.py --micropython); its mbedtls
 takes memory from MicroPython's heap, as on the Pico W. picow: the
-Raspberry Pi Pico W image to flash, build/firmware/picow/firmware.uf2.
+Raspberry Pi Pico W image to flash, build/firmware/picow/firmware.uf2:
+RPI_PICO_W with network.PPP for a cellular modem (boards/rp2040/CSAGENT_PICO_W).
 The agent is frozen with the board's manifest (boards/host, boards/rp2040).
 DIR (or $MICROPY_DIR) is a MicroPython v1.28.0 tree with its submodules; by
 default the offline kit beside the checkout (../shared/micropython-kit),
@@ -31,6 +32,7 @@ KIT = os.path.join(os.path.dirname(ROOT), "shared", "micropython-kit", "micropyt
 KIT_DIR = os.path.join(ROOT, "build", "kit")
 OUT = os.path.join(ROOT, "build", "firmware")
 PICOTOOL = os.path.join(ROOT, "build", "picotool")
+BOARD_DIR = os.path.join(ROOT, "boards", "rp2040", "CSAGENT_PICO_W")  # picow: RPI_PICO_W + network.PPP
 MBEDTLS_HEAP = os.path.join(HERE, "unix32_mbedtls_heap.h")  # unix32: TLS memory from MicroPython's heap
 JOBS = "-j%d" % (os.cpu_count() or 1)
 XIP_BASE = 0x10000000  # RP2040 flash as the CPU sees it
@@ -121,7 +123,8 @@ def picow_filesystem_start(tree):
     """Flash offset of the Pico W's filesystem (and any ROMFS just below it):
     the end of flash minus MICROPY_HW_FLASH_STORAGE_BYTES and MICROPY_HW_ROMFS_BYTES."""
     port = os.path.join(tree, "ports", "rp2")
-    headers = [os.path.join(port, "boards", "RPI_PICO_W", "mpconfigboard.h"), os.path.join(port, "mpconfigport.h")]
+    headers = [os.path.join(BOARD_DIR, "mpconfigboard.h"), os.path.join(port, "boards", "RPI_PICO_W", "mpconfigboard.h"),
+               os.path.join(port, "mpconfigport.h")]
     flash = c_define([os.path.join(tree, "lib", "pico-sdk", "src", "boards", "include", "boards", "pico_w.h")],
                      "PICO_FLASH_SIZE_BYTES")
     return flash - c_define(headers, "MICROPY_HW_FLASH_STORAGE_BYTES") - c_define(headers, "MICROPY_HW_ROMFS_BYTES", 0)
@@ -160,14 +163,16 @@ def picotool(tree, log):
 
 
 def build_picow(tree, manifest, log):
+    """Both images on BOARD_DIR (RPI_PICO_W with network.PPP), so the stock one
+    differs by the agent alone."""
     port = os.path.join(tree, "ports", "rp2")
     env = {"PICOTOOL_FETCH_FROM_GIT_PATH": picotool(tree, log)}
-    common = ["make", "-C", port, JOBS, "BOARD=RPI_PICO_W"]
-    fresh_build_dir(os.path.join(port, "build-RPI_PICO_W-csagent"), manifest)
-    run(common + ["BUILD=build-RPI_PICO_W-csagent", "FROZEN_MANIFEST=" + manifest], log, env)
-    run(common + ["BUILD=build-RPI_PICO_W-stock"], log, env)
-    built = os.path.join(port, "build-RPI_PICO_W-csagent")
-    stock = os.path.join(port, "build-RPI_PICO_W-stock")
+    common = ["make", "-C", port, JOBS, "BOARD_DIR=" + BOARD_DIR]
+    fresh_build_dir(os.path.join(port, "build-CSAGENT_PICO_W-csagent"), manifest)
+    run(common + ["BUILD=build-CSAGENT_PICO_W-csagent", "FROZEN_MANIFEST=" + manifest], log, env)
+    run(common + ["BUILD=build-CSAGENT_PICO_W-stock"], log, env)
+    built = os.path.join(port, "build-CSAGENT_PICO_W-csagent")
+    stock = os.path.join(port, "build-CSAGENT_PICO_W-stock")
     return (os.path.join(built, "firmware.uf2"), elf_size("arm-none-eabi-size", os.path.join(built, "firmware.elf")),
             os.path.join(stock, "firmware.uf2"), elf_size("arm-none-eabi-size", os.path.join(stock, "firmware.elf")))
 

@@ -5,7 +5,7 @@
 # main.py, model.jsonl and the settings stay on the filesystem
 # (tools/deploy.py --frozen copies just those). Paths are relative to this file.
 # The Pico W's own manifest: the port's, plus the networking bundle.
-include("$(BOARD_DIR)/manifest.py")
+include("$(PORT_DIR)/boards/RPI_PICO_W/manifest.py")
 include("../common/manifest.py")  # the agent, as unix32 freezes it
 module("mcu.py", base_path="../common")
 module("ppp.py", base_path="../common")
