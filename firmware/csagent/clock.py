@@ -33,9 +33,10 @@ def _field(text, start, end, low, high):
     return value
 
 
-def parse(text, max_fraction=9):
+def parse(text, max_fraction=None):
     """'2026-11-26T04:09:23.5+01:00' -> Unix seconds (int); ValueError when
-    the text is no RFC 3339 date-time or has more than max_fraction decimals."""
+    the text is no RFC 3339 date-time or has more than max_fraction decimals
+    (RFC 3339 sets no limit: neither does a CSMS's clock)."""
     try:
         if text[4] != "-" or text[7] != "-" or text[10] not in "Tt" or text[13] != ":" or text[16] != ":":
             raise ValueError
@@ -48,7 +49,7 @@ def parse(text, max_fraction=9):
             n = 1
             while n < len(rest) and "0" <= rest[n] <= "9":
                 n += 1
-            if not 1 < n <= max_fraction + 1:
+            if n < 2 or max_fraction is not None and n > max_fraction + 1:
                 raise ValueError
             rest = rest[n:]
         if rest in ("Z", "z"):
@@ -63,7 +64,7 @@ def parse(text, max_fraction=9):
     return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s + offset
 
 
-def is_datetime(text, max_fraction=9):
+def is_datetime(text, max_fraction=None):
     try:
         parse(text, max_fraction)
         return True

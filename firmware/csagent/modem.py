@@ -8,6 +8,7 @@ errors name the command (never its parameters) and the modem's result code.
 import asyncio
 
 from .compat import ticks_diff, ticks_ms
+from .values import digits
 
 # Result codes that end a command's answer (ITU-T V.250, TS 27.007 9.2).
 _FINAL = ("OK", "ERROR", "+CME ERROR", "+CMS ERROR", "NO CARRIER", "NO DIALTONE",
@@ -150,7 +151,7 @@ class Modem:
         network = apn.get("preferredNetwork")
         if not network:
             return "AT+COPS=0"
-        if not isinstance(network, str) or not 5 <= len(network) <= 6 or not network.isdigit():
+        if not isinstance(network, str) or not 5 <= len(network) <= 6 or not digits(network):
             raise ModemError("preferredNetwork is not MCC+MNC digits")
         return 'AT+COPS=%d,2,"%s"' % (1 if apn.get("useOnlyPreferredNetwork") else 4, network)
 
@@ -191,7 +192,7 @@ class Modem:
             return None
         fields = fields.split(",") if fields else ()
         stat = fields[1].strip() if len(fields) > 1 else ""
-        return int(stat) if stat.isdigit() else None
+        return int(stat) if digits(stat) else None
 
     async def _await_registration(self):
         """Poll circuit (CREG) then EPS (CEREG, LTE-only modems) registration."""
@@ -231,6 +232,6 @@ class Modem:
             return None
         for line in lines:
             value = line[line.find(":") + 1:].strip().strip('"').rstrip("Ff")
-            if len(value) >= 6 and value.isdigit():
+            if len(value) >= 6 and digits(value):
                 return value[:20]
         return None

@@ -22,7 +22,9 @@ _INT_MIN = const(-2147483648)  # integer: 32 bit (Part 2, 2.1 primitive datatype
 _INT_MAX = const(2147483647)
 
 
-def _digits(text):
+def digits(text):
+    """ASCII digits only: CPython's isdigit() and int() take other scripts'
+    digits and superscripts ("²".isdigit(), but int("²") fails)."""
     return text != "" and all("0" <= c <= "9" for c in text)
 
 
@@ -36,9 +38,9 @@ def _number(text, integer):
     a single-precision board float("22000.000001") == 22000.0."""
     negative = text[:1] == "-"
     whole, dot, fraction = (text[1:] if negative else text).partition(".")
-    if not _digits(whole) or (len(whole) > 1 and whole[0] == "0"):
+    if not digits(whole) or (len(whole) > 1 and whole[0] == "0"):
         return None
-    if dot and (integer or not _digits(fraction) or len(fraction) > 6):
+    if dot and (integer or not digits(fraction) or len(fraction) > 6):
         return None
     n = int(whole) * _SCALE + (int(fraction) * 10 ** (6 - len(fraction)) if dot else 0)
     n = -n if negative else n
@@ -61,7 +63,10 @@ def limit(x):
     if isinstance(x, float):
         n = _number(repr(x), False)
         if n is None and x == x and abs(x) != float("inf"):
-            n = int(round(x * _SCALE))  # 1e+20, or more than 6 places: rounded
+            if abs(x) < 2.0 ** 53:  # more than 6 places: rounded
+                n = int(round(x * _SCALE))
+            else:  # 1e+20: a whole number, exact; x * _SCALE may overflow
+                n = int(x) * _SCALE
         return n
     return None
 

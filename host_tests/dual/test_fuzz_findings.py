@@ -1,0 +1,68 @@
+"""Defects the fuzzers (fuzz/) found in the clock, the modem dialogue and the
+value checks (issue 24), each pinned down through the agent's own code
+path; CPython and the MicroPython unix port. The store's are in
+test_store_rot.py; every input that found one is also in fuzz/corpus/."""
+import json
+
+from csagent import clock
+from csagent.model import DeviceModel
+from csagent.store import Store
+from csagent.validate import check
+from csagent.values import check_value, limit
+from scratch import with_flash
+from test_modem import FakeModem, failure, info, profile
+
+TEN_DIGITS = "2024-01-01T00:00:00.1234567890Z"
+
+
+def test_a_csms_clock_with_any_number_of_fraction_digits():
+    # RFC 3339 sets no limit; a CSMS sending 10 digits must still register us.
+    boot = {"currentTime": TEN_DIGITS, "interval": 300, "status": "Accepted"}
+    assert check("BootNotification", boot, response=True) is None
+    assert clock.parse(TEN_DIGITS) == clock.parse("2024-01-01T00:00:00Z")
+    assert clock.parse("2024-01-01T00:00:00." + "9" * 40 + "Z") == clock.parse("2024-01-01T00:00:00Z")
+    # a dateTime variable keeps Part 2's limit of three decimals
+    assert check_value("2024-01-01T00:00:00.123Z", {"dataType": "dateTime"}) is None
+    assert check_value("2024-01-01T00:00:00.1234Z", {"dataType": "dateTime"}) == "InvalidValue"
+
+
+def test_registration_with_a_digit_of_another_script():
+    # "²".isdigit() is True on CPython, and int("²") a ValueError
+    fake = FakeModem(replies={"AT+CREG?": ["+CREG: 0,\u00b2", "OK"]})
+    text = failure(fake, profile(), network_ms=30, poll_ms=10)
+    assert text == "not registered within 30 ms (CREG None, CEREG None)", text
+
+
+def test_identifiers_with_digits_of_another_script_are_left_out():
+    odd = FakeModem(replies={"AT+CCID": ["+CCID: 8931440400001234567\u00b2", "OK"], "AT+QCCID": ["ERROR"],
+                             "AT+CICCID": ["ERROR"], "AT+CIMI": ["20404361234567\u0663", "OK"]})
+    assert info(odd) == {}
+
+
+def test_preferred_network_with_a_digit_of_another_script():
+    fake = FakeModem()
+    assert failure(fake, profile(preferredNetwork="2040\u0664")) == "preferredNetwork is not MCC+MNC digits"
+    assert fake.commands == []
+
+
+def test_huge_limits_are_exact_and_never_overflow():
+    assert limit(1e303) == int(1e303) * 1000000 and limit(-1e303) == -int(1e303) * 1000000
+    assert limit(1e20) == 10 ** 26
+    assert limit(float("inf")) is None and limit(float("nan")) is None
+    assert limit(0.1234567) == 123457  # more than six places: rounded
+    characteristics = {"dataType": "decimal", "minLimit": -1e303, "maxLimit": 1e303}
+    assert check_value("22000.5", characteristics) is None
+    assert check_value("1" + "0" * 310, characteristics) == "ValueTooHigh"
+
+
+@with_flash
+def test_model_with_a_huge_limit_loads(flash):
+    path = flash + "/model.jsonl"
+    with open(path, "w") as f:
+        f.write(json.dumps({"component": "Ctrl", "variable": "X", "dataType": "decimal", "maxLimit": 1e303,
+                            "attributes": [{"value": "1.5", "mutability": "ReadWrite", "persistent": True}]}))
+        f.write("\n")
+    model = DeviceModel(path, Store(flash + "/store"))
+    assert model.value("Ctrl", "X") == "1.5"
+    model.set_value("Ctrl", "X", "12345678901234567890.5")
+    assert model.value("Ctrl", "X") == "12345678901234567890.5"
