@@ -50,7 +50,8 @@ _LINK = const(("csagent.connection", "csagent.netprofiles", "csagent.ws_handshak
 # must grow now, while the heap is still whole, not at a later connect or
 # report, when no such piece may be free (measured: connects then fail).
 _ON_DEMAND = const(("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
-                    "csagent.ws_handshake", "csagent.tls", "csagent.connection", "csagent.netprofiles"))
+                    "csagent.ws_handshake", "csagent.tls", "csagent.connection", "csagent.netprofiles",
+                    "csagent.certificates", "csagent.firmware_update", "csagent.firmware_slots"))
 
 # One table from each CSMS request this agent handles to its handler:
 #   "<action> <module>.<function> <its parameters, in order>"
@@ -70,6 +71,10 @@ ACTIONS = const((
     "Reset reset.handle payload board store close tasks",  # B11, B12
     "TriggerMessage trigger.handle payload registration connectors",  # F06
     "RequestStartTransaction boot.start_transaction payload registration",  # B02
+    "UpdateFirmware firmware_update.handle payload board store events call close tasks",  # L01
+    "InstallCertificate certificates.install payload model board",  # M05
+    "GetInstalledCertificateIds certificates.installed payload board",  # M03
+    "DeleteCertificate certificates.delete payload model board ws",  # M04
 ))
 
 
@@ -100,6 +105,7 @@ class Agent:
         self.rpc = Rpc(self.handler, check, self.registration.gate)
         model.watch(self.changed)
         model.provide(_CLOCK, "DateTime", lambda: clock.iso(board.time()))
+        model.provide(_SEC, "CertificateEntries", lambda: str(board.certificate_count()))
         if board.serial():  # boards with a chip id (machine.unique_id) report it
             model.provide(_STATION, _SERIAL_NUMBER, board.serial)
         for evse, connector in board.connectors:

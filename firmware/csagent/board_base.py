@@ -8,8 +8,11 @@ microcontroller) holds, besides the agent's store:
   network.json  {"ssid", "key"[, "country"]}: the WLAN a microcontroller
                 board joins. It stays:
                 a NetworkConnectionProfile has no place for WLAN credentials.
-  certs/        csms_root.pem (security profiles 2 and 3), client.pem and
-                client.key (profile 3)
+  certs/        csms_root.pem (security profiles 2 and 3; the CSMS roots,
+                one PEM bundle that TLS trusts whole), manufacturer_root.pem
+                (the roots firmware signing certificates chain to), client.pem
+                and client.key (profile 3); InstallCertificate and
+                DeleteCertificate (csagent.certificates) rewrite the bundles
   charging      written by the charge controller while a session runs:
                 the EVSE ids charging, or empty for all
   evse_resets   one EVSE id a line for each EVSE reset, for it to read
@@ -20,11 +23,18 @@ A board whose charge controller talks another way overrides charging(),
 reset_evse(), connector_status() and status_changed().
 """
 import asyncio
+import binascii
 import json
 import os
 import time
 
 from . import clock
+from .store import lines, sync
+
+# The certificate bundles InstallCertificate fills, their PEM markers
+CERT_BUNDLES = ("csms_root.pem", "manufacturer_root.pem")
+_BEGIN = b"-----BEGIN CERTIFICATE-----"
+_END = b"-----END CERTIFICATE-----"
 
 
 def exists(path):
@@ -96,6 +106,63 @@ class Board:
         client.key), or None when it is not there."""
         path = self.flash + "/certs/" + name
         return path if exists(path) else None
+
+    def certificates(self, name):
+        """The DER of each certificate in the PEM bundle <flash>/certs/<name>,
+        one at a time: the store is never read whole into RAM."""
+        path = self.cert(name)
+        if path is None:
+            return
+        body = None
+        with open(path, "rb") as f:
+            for _, line in lines(f, 128):
+                line = line.strip()
+                if line == _BEGIN:
+                    body = []
+                elif line == _END and body is not None:
+                    yield binascii.a2b_base64(b"".join(body))
+                    body = None
+                elif body is not None:
+                    body.append(line)
+
+    def certificate_count(self):
+        """How many certificates the bundles hold (SecurityCtrlr.CertificateEntries)."""
+        count = 0
+        for name in CERT_BUNDLES:
+            path = self.cert(name)
+            if path:
+                with open(path, "rb") as f:
+                    for _, line in lines(f, 128):
+                        count += line.startswith(_BEGIN)
+        return count
+
+    def write_certificates(self, name, ders):
+        """Make <flash>/certs/<name> hold the certificates `ders` gives (DER,
+        an iterable that may read the old bundle); none: the bundle goes.
+        The new bundle is written aside and renamed over the old one, which
+        littlefs (and POSIX) does atomically: a power cut leaves the old
+        bundle or the new one, never part of a certificate. OSError when the
+        flash refuses."""
+        folder = self.flash + "/certs"
+        if not exists(folder):
+            os.mkdir(folder)
+        path = folder + "/" + name
+        temp = path + ".new"
+        count = 0
+        with open(temp, "wb") as f:
+            for der in ders:
+                f.write(_BEGIN + b"\n")
+                for at in range(0, len(der), 48):  # 64 base64 characters a line, as PEM has them
+                    f.write(binascii.b2a_base64(der[at:at + 48]))
+                f.write(_END + b"\n")
+                count += 1
+            sync(f)
+        if count:
+            os.rename(temp, path)
+        else:
+            os.remove(temp)
+            if exists(path):
+                os.remove(path)
 
     def charging(self, evse=None):
         """A session runs on `evse` (any EVSE when None) while
