@@ -1,0 +1,150 @@
+"""Which agent runs, and the bounded trial of a new one (L01): main.py
+calls prepare() at boot, before any other part of the agent is imported,
+and drops this module once the agent runs, unless a new one is on trial.
+
+<flash>/fw/ holds
+  a/, b/       the two slots; firmware_update.py unpacks a bundle into the
+               one not in use: csagent/*.mpy, then `version`
+  state.json   {"slot": slot of the last good agent, null for the frozen
+               or installed one; "trial": the slot on trial or null;
+               "boots": the trial's boots so far; "id", "status": the last
+               update's requestId and status, until the CSMS was told},
+               written aside and renamed over: a power cut leaves the old
+               state or the new one
+  trial.json   optional: other bounds for a trial, {"boots": n, "seconds": s}
+  download.<requestId>  the bundle being downloaded, removed once unpacked
+
+The slot's directory goes first on the import path, so its csagent shadows
+the frozen or installed one. A new agent is on trial until its first
+BootNotification is Accepted (firmware_update.after_boot then makes its
+slot the good one). It has TRIAL_BOOTS boots and TRIAL_SECONDS in each: a
+crash loop, a hang the board's watchdog resets, an exception out of the
+agent, or a station that stays unregistered for that long, and the last
+good agent is put back by itself; the status "RolledBack" tells the next
+Accepted agent to report the update InstallationFailed. This file is never
+in a bundle's trial alone: the running one decides, and the one in the
+frozen or installed agent decides at every boot.
+"""
+import json
+import os
+import sys
+import time
+
+from .store import sync
+
+TRIAL_BOOTS = 3
+TRIAL_SECONDS = 600
+# statuses of an update still under way; any other is its end
+RUNNING = ("DownloadScheduled", "Downloading", "Downloaded", "SignatureVerified",
+           "InstallScheduled", "Installing", "InstallRebooting")
+
+
+def folder(flash):
+    return flash + "/fw"
+
+
+def read(flash):
+    try:
+        with open(folder(flash) + "/state.json") as f:
+            state = json.load(f)
+        return state if isinstance(state, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def write(flash, state):
+    """Replace the state whole (rename is atomic on littlefs and POSIX)."""
+    path = folder(flash) + "/state.json"
+    with open(path + ".new", "w") as f:
+        json.dump(state, f)
+        sync(f)
+    os.rename(path + ".new", path)
+
+
+def current(flash):
+    """FirmwareStatusNotification's payload now: the update under way, or
+    Idle (TriggerMessage, F06)."""
+    state = read(flash)
+    if state.get("status") in RUNNING and state.get("id") is not None:
+        return {"status": state["status"], "requestId": state["id"]}
+    return {"status": "Idle"}
+
+
+def roll_back(flash, why):
+    """Put the last good agent back: the next boot runs it, and it reports."""
+    state = read(flash)
+    if state.get("trial"):
+        state["trial"] = None
+        state["status"] = "RolledBack"
+        write(flash, state)
+        sys.stderr.write("firmware: new agent rolled back: %s\n" % why)
+
+
+def _forget_agent():
+    for name in list(sys.modules):
+        if name == "board" or name == "csagent" or name.startswith("csagent."):
+            del sys.modules[name]
+
+
+def _load(flash, slot):
+    """(board, run) from the slot's agent (None: the frozen or installed one)."""
+    _forget_agent()
+    if slot:
+        sys.path.insert(0, folder(flash) + "/" + slot)
+    import board
+    from csagent.agent import run
+    b = board.Board()
+    if slot:
+        with open(folder(flash) + "/" + slot + "/version") as f:
+            b.firmware_version = f.read()  # BootNotification reports it (boot.py)
+    return b, run
+
+
+def prepare(flash):
+    """(board, run) of the agent to start: a new one on trial (this boot
+    counted), else the last good one."""
+    state = read(flash)
+    trial = state.get("trial")
+    if trial:
+        try:
+            with open(folder(flash) + "/trial.json") as f:
+                bounds = json.load(f)
+        except (OSError, ValueError):
+            bounds = {}
+        state["boots"] = state.get("boots", 0) + 1
+        write(flash, state)
+        if state["boots"] > bounds.get("boots", TRIAL_BOOTS):
+            roll_back(flash, "not Accepted within %d boots" % (state["boots"] - 1))
+            trial = None
+    good = state.get("slot")
+    try:
+        b, run = _load(flash, trial or good)
+    except Exception as e:  # noqa: BLE001 - the new agent does not even import
+        if not trial:
+            raise
+        roll_back(flash, "%s %s" % (type(e).__name__, e))
+        sys.path.pop(0)
+        return _load(flash, good)
+    if state.get("status") or trial:
+        b.update_pending = True  # for firmware_update.after_boot, once Accepted (boot.py)
+    if not trial:
+        return b, run
+    b.trial_until = time.time() + bounds.get("seconds", TRIAL_SECONDS)
+    feed = b.feed
+
+    def trial_feed():  # the agent feeds the board's watchdog every second
+        feed()
+        if b.trial_until and time.time() > b.trial_until:
+            roll_back(flash, "not Accepted within %d s" % bounds.get("seconds", TRIAL_SECONDS))
+            b.reset()
+    b.feed = trial_feed
+
+    def trial_run(board):
+        try:
+            run(board)
+        except Exception as e:  # noqa: BLE001 - the new agent failed: the good one takes over
+            if not board.trial_until:
+                raise
+            roll_back(flash, "%s %s" % (type(e).__name__, e))
+            board.reset()
+    return b, trial_run
