@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: run test bench build mip deploy clean firmware firmware-deps firmware-test emulator fleet
+.PHONY: run test bench build mip deploy clean firmware firmware-deps firmware-test emulator fleet fuzz
 
 $(READY): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,14 @@ run: $(READY)
 
 test: $(READY)
 	$(BIN)/python -m pytest host_tests
+
+# each fuzz target (fuzz/targets.py) under atheris for FUZZ_SECONDS, from its
+# committed corpus; what it learns stays in build/fuzz/ (README: Fuzzing)
+FUZZ_SECONDS ?= 20
+fuzz: $(READY)
+	@for t in $(notdir $(wildcard fuzz/corpus/*)); do mkdir -p build/fuzz/$$t && echo "fuzz $$t: $(FUZZ_SECONDS) s" && \
+	  $(BIN)/python fuzz/run.py $$t -max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/$$t- build/fuzz/$$t fuzz/corpus/$$t || exit 1; done
 
 # 100 real stations against the dev CSMS for a minute; FLEET_ARGS go to tools/fleet.py
 fleet: $(READY)
