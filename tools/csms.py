@@ -110,6 +110,10 @@ class Station(ChargePoint):
     def on_security_event(self, **_):
         return call_result.SecurityEventNotification()
 
+    @on("FirmwareStatusNotification")
+    def on_firmware_status(self, **_):
+        return call_result.FirmwareStatusNotification()
+
     @on("NotifyReport")
     def on_report(self, request_id, generated_at, seq_no, tbc=False, report_data=None, **_):
         """Keep the parts (camelCase) per requestId; seqNo 0 again means the

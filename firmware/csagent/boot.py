@@ -12,7 +12,7 @@ BootNotification while not Accepted sends it at once, reason Triggered
 import asyncio
 
 from . import backoff, clock
-from .compat import const, heap, wait_event
+from .compat import const, heap, unload, wait_event
 from .log import log
 from .rpc import CallError, CallFailed
 
@@ -48,6 +48,9 @@ class Registration:
         self.not_before = None  # board.time() before which no BootNotification may go (B02, B03)
         self.reason = store.get(REASON_KEY) or board.boot_reason()
         self.changed = asyncio.Event()  # set when HeartbeatInterval changes
+        version = getattr(board, "firmware_version", None)  # an agent a firmware update installed
+        if version:  # (firmware_slots): it reports the version of its bundle
+            model.provide(_STATION, "FirmwareVersion", lambda: version)
 
     def gate(self, action):
         """CALLERROR for a CSMS request the registration state forbids."""
@@ -93,6 +96,12 @@ class Registration:
                 self.not_before = self.board.time() + (interval or backoff.delay(self.model, failures))
                 failures += 1
             self.status = status
+        if getattr(self.board, "update_pending", False):  # L01: an update to finish and tell
+            from . import firmware_update
+            try:
+                await firmware_update.after_boot(self.board, self.call, self.events)
+            finally:
+                unload(firmware_update.__name__)
 
     def _accepted(self, answer):
         self.set_clock(answer)

@@ -124,8 +124,9 @@ def prepare(flash):
             raise
         roll_back(flash, "%s %s" % (type(e).__name__, e))
         sys.path.pop(0)
-        return _load(flash, good)
-    if state.get("status") or trial:
+        trial = None
+        b, run = _load(flash, good)
+    if read(flash).get("status") or trial:
         b.update_pending = True  # for firmware_update.after_boot, once Accepted (boot.py)
     if not trial:
         return b, run

@@ -8,8 +8,11 @@ StatusNotification goes for the connectors of the given EVSE (or the one
 connector named), or for all of them without an EVSE; an EVSE or connector
 the station lacks is Rejected. A message this agent never sends is
 NotImplemented (F06.FR.08). While the station is Rejected the request gets
-SecurityError before it reaches here (B03).
+SecurityError before it reaches here (B03). FirmwareStatusNotification
+tells the firmware update under way (status and requestId), or Idle.
 """
+from .compat import unload
+from .rpc import CallFailed
 
 
 def _boot_now(registration):
@@ -34,4 +37,18 @@ def handle(payload, registration, connectors):
         if not where:
             return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
         return {"status": "Accepted"}, lambda: connectors.tell(where)
+    if what == "FirmwareStatusNotification":  # L01: the update under way, or Idle
+        from .firmware_slots import current
+        try:
+            status = current(registration.board.flash)
+        finally:
+            unload("csagent.firmware_slots")
+        return {"status": "Accepted"}, lambda: _send(registration, "FirmwareStatusNotification", status)
     return {"status": "NotImplemented"}
+
+
+async def _send(registration, action, payload):
+    try:
+        await registration.call(action, payload)
+    except CallFailed:
+        pass
