@@ -60,13 +60,15 @@ def server_tls(kit):
     return ctx
 
 
-async def scenario(tmp_path, kit, body, servers=(), pki="rsa", cafile=None, trial=None, invalid_ok=()):
+async def scenario(tmp_path, kit, body, servers=(), pki="rsa", cafile=None, trial=None, invalid_ok=(), root=True):
     """body(csms, station, servers) with the dev CSMS, FileServers for
     [(bundle, fault, https)] and one station whose certificate store holds
-    the PKI's root; afterwards every message must have passed the schemas
-    (but for actions in invalid_ok) and the station must stop cleanly."""
+    the PKI's root (unless root is False); afterwards every message must
+    have passed the schemas (but for actions in invalid_ok) and the station
+    must stop cleanly."""
     state = tmp_path / "flash"
-    install_root(state, kit[pki])
+    if root:
+        install_root(state, kit[pki])
     if trial:
         os.makedirs(state / "fw", exist_ok=True)
         with open(state / "fw" / "trial.json", "w") as f:
@@ -120,6 +122,10 @@ def test_update_over_https_reboots_into_the_new_agent_and_keeps_it(tmp_path, kit
     async def body(csms, stations, servers):
         st = await csms.wait_station("CS001")
         await st.wait_for("StatusNotification")
+        with open(kit["rsa"]["root"]) as f:  # the CSMS installs the manufacturer root (M05, C1's handler)
+            answer = await st.request("InstallCertificate", {"certificateType": "ManufacturerRootCertificate",
+                                                             "certificate": f.read()})
+        assert answer["status"] == "Accepted"
         answer = await st.request("UpdateFirmware", request(servers[0].url, kit["rsa"], kit["sig"], 7))
         assert answer["status"] == "Accepted"
         st2 = await csms.wait_station("CS001", connections=2, timeout=60)
@@ -144,7 +150,7 @@ def test_update_over_https_reboots_into_the_new_agent_and_keeps_it(tmp_path, kit
         await st3.wait_for("StatusNotification")
         assert statuses(st3) == []
         assert servers[0].requests == 1
-    run(scenario(tmp_path, kit, body, [(kit["bundle"], None, True)], cafile=kit["ca"]))
+    run(scenario(tmp_path, kit, body, [(kit["bundle"], None, True)], cafile=kit["ca"], root=False))
 
 
 def test_invalid_or_missing_signing_certificate_installs_nothing(tmp_path, kit):
@@ -306,5 +312,6 @@ def test_power_cut_at_each_step_boots_a_working_agent_that_tells(tmp_path, kit, 
         assert version == (NEW if told[0] == "Installed" else OLD)
         if step == "Downloading":
             assert told[0] == "DownloadFailed"
+        assert [n for n in os.listdir(os.path.join(stations[-1].state, "fw")) if n.startswith("download")] == []
         assert await version_now(st2) == version
     run(scenario(tmp_path, kit, body, [(kit["bundle"], "stall", False), (kit["bundle"], None, False)]))

@@ -245,32 +245,43 @@ async def after_boot(board, call, events):
     """Once Accepted after a boot: a new agent on trial becomes the good one,
     and the CSMS hears how the last update ended (module docstring)."""
     try:
-        flash = board.flash
-        state = slots.read(flash)
-        status = state.get("status")
-        if state.get("trial") and getattr(board, "trial_until", None):
-            board.trial_until = None
-            state["slot"], state["trial"], state["boots"] = state["trial"], None, 0
-            status = "Installed"
-            events.record("FirmwareUpdated", "version " + getattr(board, "firmware_version", "?"))
-        elif status == "RolledBack":
-            status = "InstallationFailed"
-        elif status in ("DownloadScheduled", "Downloading"):
-            status = "DownloadFailed"
-        elif status in slots.RUNNING:
-            status = "InstallationFailed"
-        state["status"] = status
-        slots.write(flash, state)
-        log("firmware", "after boot:", status)
-        if status and state.get("id") is not None:
-            try:
-                await call("FirmwareStatusNotification", {"status": status, "requestId": state["id"]})
-            except CallFailed:
-                return  # told at the next connection
-            _told(flash, state["id"], status)
-        board.update_pending = False
+        await _after_boot(board, call, events)
+    except OSError as e:  # a flash that fails here must not cost the registration
+        log("firmware", "after boot:", reason(e))
     finally:
         unload(*_HELPERS)
+
+
+async def _after_boot(board, call, events):
+    flash = board.flash
+    state = slots.read(flash)
+    status = state.get("status")
+    if state.get("trial") and getattr(board, "trial_until", None):
+        board.trial_until = None
+        state["slot"], state["trial"], state["boots"] = state["trial"], None, 0
+        status = "Installed"
+        events.record("FirmwareUpdated", "version " + getattr(board, "firmware_version", "?"))
+    elif status == "RolledBack":
+        status = "InstallationFailed"
+    elif status in ("DownloadScheduled", "Downloading"):
+        status = "DownloadFailed"
+    elif status in slots.RUNNING:
+        status = "InstallationFailed"
+    if status in ("DownloadFailed", "InstallationFailed"):  # what a cut update left
+        folder = slots.folder(flash)
+        for name in os.listdir(folder):
+            if name.startswith("download."):
+                _remove(folder + "/" + name)
+    state["status"] = status
+    slots.write(flash, state)
+    log("firmware", "after boot:", status)
+    if status and state.get("id") is not None:
+        try:
+            await call("FirmwareStatusNotification", {"status": status, "requestId": state["id"]})
+        except CallFailed:
+            return  # told at the next connection
+        _told(flash, state["id"], status)
+    board.update_pending = False
 
 
 def _told(flash, request, status):
