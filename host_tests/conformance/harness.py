@@ -2,6 +2,8 @@
 fixture): a station on the unix port against the tool's
 CSMS (octt.py), brought to the "Booted" state of Part 6, and helpers for the
 requests most cases send."""
+import datetime
+import hashlib
 import itertools
 import os
 import time
@@ -10,6 +12,9 @@ import ssl as ssl_module
 
 import pytest
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from octt import Octt
 from stations import StationProcess, defaults_with
@@ -61,12 +66,45 @@ class Pki:
         os.makedirs(os.path.join(str(flash), "certs"), exist_ok=True)
         self.root.cert_pem.write_to_path(os.path.join(str(flash), "certs", "csms_root.pem"))
 
+    @property
+    def root_pem(self):
+        """The CSMS root as InstallCertificate carries it."""
+        return self.root.cert_pem.bytes().decode()
+
     def install_client(self, flash, identity="CS001"):
-        """A client certificate and key for security profile 3 in the board's store."""
+        """A client certificate and key for security profile 3 in the board's
+        store; its PEM."""
         cert = self.root.issue_cert(identity, common_name=identity)
         os.makedirs(os.path.join(str(flash), "certs"), exist_ok=True)
         cert.cert_chain_pems[0].write_to_path(os.path.join(str(flash), "certs", "client.pem"))
         cert.private_key_pem.write_to_path(os.path.join(str(flash), "certs", "client.key"))
+        return cert.cert_chain_pems[0].bytes()
+
+
+def hash_data(pem):
+    """certificateHashData of a root certificate as the tool computes it
+    (SHA-256 of its issuer Name's DER and of its own public key's bits, the
+    serial in hex), with `cryptography`, never the agent's code."""
+    cert = x509.load_pem_x509_certificate(pem if isinstance(pem, bytes) else pem.encode())
+    key = cert.public_key()
+    bits = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint) \
+        if isinstance(key, ec.EllipticCurvePublicKey) else \
+        key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    return {"hashAlgorithm": "SHA256", "issuerNameHash": hashlib.sha256(cert.issuer.public_bytes()).hexdigest(),
+            "issuerKeyHash": hashlib.sha256(bits).hexdigest(), "serialNumber": "%x" % cert.serial_number}
+
+
+def expired_root():
+    """A self-signed CA certificate (PEM) whose validity ended yesterday."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "expired tool root")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=30))
+            .not_valid_after(now - datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def report(link, action, payload):

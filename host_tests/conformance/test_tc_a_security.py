@@ -1,8 +1,8 @@
 """Security cases (block A): Basic authentication (TC_A_01, 09, 10), TLS
 (04-07) and the security-profile upgrade rules (A05: TC_A_19-22). The
 tool's certificates come from harness.Pki; the station's CSMS root is
-placed in its board store (<flash>/certs), as the agent cannot install
-certificates over OCPP."""
+placed in its board store (<flash>/certs) at deploy time, except in TC_A_19,
+where the tool installs it over OCPP (InstallCertificate)."""
 import ssl
 import time
 
@@ -105,14 +105,16 @@ def test_tc_a_10(case):
 
 def test_tc_a_19(case):
     """Upgrade Charging Station Security Profile - Accepted (A05.FR.04-06),
-    1 -> 2: with the CSMS root in the board's store, the profile-2 profile is
-    Accepted, the priority and a reset move the station to it; there it
-    boots over TLS. Then the tool closes that connection and listens only
-    with the old profile: the station does not come back on it, and does
+    1 -> 2: the tool installs its CSMS root (InstallCertificate, the memory
+    state CertificateInstalled), the profile-2 profile is Accepted, the
+    priority and a reset move the station to it; there it boots over TLS,
+    verified with that root. Then the tool closes that connection and listens
+    only with the old profile: the station does not come back on it, and does
     come back once the profile-2 listener is up again."""
     pki = Pki(case.tmp_path)
-    pki.install_root(case.flash)
     link = case.start()
+    answer = link.call("InstallCertificate", {"certificateType": "CSMSRootCertificate", "certificate": pki.root_pem})
+    assert answer == {"status": "Accepted"}, answer
     case.configure(link, NetworkProfileConnectionAttempts=1, RetryBackOffRepeatTimes=0, **FAST)
     secure = case.another_csms(ssl=pki.server())
     case.migrate(link, 1, case.profile(secure.url, sp=2), "1,0")
