@@ -25,6 +25,7 @@ class FileServer:
         self.fault = fault
         self.tls = tls  # an ssl.SSLContext for https://
         self.requests = 0
+        self.handlers = set()  # tasks serving a request (a stalled one never ends by itself)
         self.server = None
         self.port = None
 
@@ -39,10 +40,13 @@ class FileServer:
 
     async def stop(self):
         self.server.close()
+        for task in list(self.handlers):
+            task.cancel()
         await self.server.wait_closed()
 
     async def _serve(self, reader, writer):
         self.requests += 1
+        self.handlers.add(asyncio.current_task())
         try:
             while (await reader.readline()).strip():
                 pass
@@ -69,6 +73,7 @@ class FileServer:
         except (ConnectionError, asyncio.CancelledError, ssl_module.SSLError):
             pass
         finally:
+            self.handlers.discard(asyncio.current_task())
             writer.close()
 
 

@@ -16,7 +16,7 @@ def table():
     rows = {}
     with open(os.path.join(ROOT, "CONFORMANCE.md")) as f:
         for line in f:
-            m = re.match(r"\| (TC_[ABM]_\d+)_CS[^|]*\| [^|]+ \| (\w+)", line)
+            m = re.match(r"\| (TC_[ABLM]_\d+)_CS[^|]*\| [^|]+ \| (\w+)", line)
             if m:
                 rows[m.group(1).lower()] = m.group(2)
     return rows
