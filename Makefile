@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: run test bench build mip deploy clean firmware firmware-deps firmware-test emulator fleet fuzz
+.PHONY: run test bench build mip deploy clean firmware firmware-deps firmware-test emulator fleet bundle fuzz
 
 $(READY): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ build: $(READY)
 # the agent as bytecode for mip: build/mip/package.json (README: Installing with mip)
 mip: $(READY)
 	$(BIN)/python tools/build.py --mip
+
+# make bundle [VERSION=0.2.0]: the agent as a firmware update (L01), build/bundle/csagent-VERSION.bundle
+# and its .sig, signed by a test PKI made once in build/pki/ (README: Firmware updates)
+bundle: $(READY)
+	$(BIN)/python tools/bundle.py --version "$${VERSION:-0.2.0}" --test-pki build/pki \
+		--out "build/bundle/csagent-$${VERSION:-0.2.0}.bundle"
 
 # make firmware BOARD=unix32|picow [MICROPY_DIR=<MicroPython v1.28.0 tree>]: the agent
 # frozen into an image, build/firmware/<board>/ (tools/firmware.py). Default tree: the kit.
