@@ -10,7 +10,7 @@ import platform
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ORDER = ("agent", "roundtrip", "validate", "store", "model", "reports", "scenario", "tls", "reconnect", "fleet")
+ORDER = ("agent", "roundtrip", "validate", "store", "model", "reports", "scenario", "tls", "verify", "reconnect", "fleet")
 
 
 def main(names):
