@@ -75,7 +75,8 @@ async def main():
     n = 0
     heap = []
     while ticks_diff(ticks_ms(), start) < SECONDS * 1000:
-        await rpc._frame(frame())
+        data = frame().encode()
+        await rpc._frame(data, len(data))
         n += 1
         if n % 200 == 0:
             gc.collect()

@@ -185,18 +185,19 @@ class DeviceModel:
         return None
 
     @staticmethod
-    def _slot(d, attr):
+    def _store_key(d, attr):
+        """The store key of an attribute's value."""
         return _PREFIX + d["key"] + ("" if attr == "Actual" else "#" + attr)
 
     def current(self, d, attr="Actual"):
         """The attribute's value now: provider, then RAM, store, default."""
-        slot = self._slot(d, attr)
-        provider = self._providers.get(slot)
+        key = self._store_key(d, attr)
+        provider = self._providers.get(key)
         if provider is not None:
             return provider()
-        value = self._live.get(slot)
+        value = self._live.get(key)
         if value is None:
-            value = self.store.get(slot)
+            value = self.store.get(key)
         if value is None:
             value = self.attribute(d, attr).get("value", "")
         return value
@@ -225,7 +226,7 @@ class DeviceModel:
             n = int(v)
         except (TypeError, ValueError):
             n = default
-        if d is None or self._slot(d, "Actual") not in self._providers:  # a provider's value moves
+        if d is None or self._store_key(d, "Actual") not in self._providers:  # a provider's value moves
             if len(ints) >= _INTS:
                 ints.clear()
             ints[asked] = n
@@ -280,7 +281,7 @@ class DeviceModel:
             self.store_batch([(d, attr, text)])
         else:
             self._ints = {}
-            self._live[self._slot(d, attr)] = text
+            self._live[self._store_key(d, attr)] = text
 
     def store_batch(self, changes):
         """Write (definition, attr, value) changes in ONE store commit, so a
@@ -289,7 +290,7 @@ class DeviceModel:
         batch = {}
         for d, attr, value in changes:
             if self.current(d, attr) != value:
-                batch[self._slot(d, attr)] = value
+                batch[self._store_key(d, attr)] = value
         if batch:
             self._ints = {}
             self.store.commit(batch)
@@ -316,7 +317,7 @@ class DeviceModel:
         """Let fn() give the value on every read, for what changes by itself
         (ClockCtrlr.DateTime)."""
         self._ints = {}
-        self._providers[self._slot(self._find(component, variable, attr, where), attr)] = fn
+        self._providers[self._store_key(self._find(component, variable, attr, where), attr)] = fn
 
     def add_check(self, component, variable, fn, **where):
         """A rule beyond the characteristics for SetVariables: fn(value)

@@ -143,6 +143,17 @@ def _matches(item, entry):
     return "instance" not in want or _same(want["instance"], have.get("instance"))
 
 
+class _Job:
+    """A report under way: what it selects, and how often sending it failed."""
+
+    def __init__(self, request_id, base, criteria=(), items=()):
+        self.request_id = request_id
+        self.base = base  # GetBaseReport's reportBase; None for GetReport
+        self.criteria = criteria  # GetReport's componentCriteria and componentVariable
+        self.items = items
+        self.failures = 0
+
+
 def get_base_report(payload, reports):
     """B07, for the action table: `reports` is the agent's Reports."""
     return reports.get_base_report(payload)
@@ -161,7 +172,7 @@ class Reports:
         self.call = call
         self.now = now
         self.done = done
-        self._job = None  # [requestId, what, failures] of the report under way
+        self._job = None  # the _Job under way
         self._running = False
         self._up = True  # made when a request comes, so over a live link
 
@@ -172,7 +183,7 @@ class Reports:
         base = payload["reportBase"]
         if base not in BASES:
             return {"status": "NotSupported"}  # B07.FR.02
-        return self._start(payload["requestId"], (base,))
+        return self._start(_Job(payload["requestId"], base))
 
     def get_report(self, payload, size=None):
         """B08: GetReportRequest -> GetReportResponse, NotifyReports after."""
@@ -190,19 +201,19 @@ class Reports:
             if name not in CRITERIA:
                 return {"status": "NotSupported", "statusInfo": {
                     "reasonCode": "UnsupportedParam", "additionalInfo": "componentCriteria " + name[:40]}}
-        return self._start(payload["requestId"], (criteria, items))
+        return self._start(_Job(payload["requestId"], None, criteria, items))
 
-    def _start(self, request_id, what):
+    def _start(self, job):
         if self._job is not None:
             return {"status": "Rejected", "statusInfo": {
-                "reasonCode": "Unspecified", "additionalInfo": "report %d is in progress" % self._job[0]}}
+                "reasonCode": "Unspecified", "additionalInfo": "report %d is in progress" % self._job.request_id}}
         limits = self._limits()  # read before the entries' file is open: one file at a time
-        texts = self._select(what)
+        texts = self._select(job)
         text = _next(texts)
         if text is None:
             return {"status": "EmptyResultSet"}
-        self._job = [request_id, what, 0]
-        log("report", request_id, what[0] if len(what) == 1 else "custom")
+        self._job = job
+        log("report", job.request_id, job.base or "custom")
         return {"status": "Accepted"}, lambda: self._run(limits, texts, text)
 
     # -- connection --------------------------------------------------------
@@ -222,10 +233,10 @@ class Reports:
 
     # -- selection ---------------------------------------------------------
 
-    def _select(self, what):
-        """The JSON text of each entry `what` asks for, in file order, as the
+    def _select(self, job):
+        """The JSON text of each entry the job asks for, in file order, as the
         texts of its _FIELDS; close() when stopping early."""
-        keep = self._filter(what)
+        keep = self._filter(job)
         entries = self.model.variables()
         try:
             for entry in entries:
@@ -238,14 +249,14 @@ class Reports:
         finally:
             entries.close()
 
-    def _filter(self, what):
-        if len(what) == 1:
-            if what[0] == "ConfigurationInventory":
-                return _configurable
-            if what[0] == "SummaryInventory":
-                return lambda entry: entry["variable"]["name"] in SUMMARY
+    def _filter(self, job):
+        if job.base == "ConfigurationInventory":
+            return _configurable
+        if job.base == "SummaryInventory":
+            return lambda entry: entry["variable"]["name"] in SUMMARY
+        if job.base:
             return lambda entry: True
-        criteria, items = what
+        criteria, items = job.criteria, job.items
         last = [None, False]  # component dict seen last and its verdict: lines come grouped
 
         def keep(entry):
@@ -284,33 +295,33 @@ class Reports:
             while True:
                 if texts is None:
                     limits = self._limits()
-                    texts = self._select(job[1])
+                    texts = self._select(job)
                     text = _next(texts)
                 ahead, text = [text], None  # the next entry's text, held in one place
                 try:
-                    await self._stream(job[0], limits, texts, ahead)
-                    log("report-done", job[0])
+                    await self._stream(job.request_id, limits, texts, ahead)
+                    log("report-done", job.request_id)
                     return
                 except (CallFailed, ConnectionClosed) as e:
                     if isinstance(e, ConnectionClosed) or not self._up:
                         self._up = False
                         paused = True
-                        log("report-paused", job[0], "starts over when online")
+                        log("report-paused", job.request_id, "starts over when online")
                         return
-                    job[2] += 1
-                    if job[2] >= ATTEMPTS:
-                        log("report-given-up", job[0], "after", job[2], "failures")
+                    job.failures += 1
+                    if job.failures >= ATTEMPTS:
+                        log("report-given-up", job.request_id, "after", job.failures, "failures")
                         return
-                    log("report-retry", job[0], e.args[0] if e.args else "")
+                    log("report-retry", job.request_id, e.args[0] if e.args else "")
                 finally:
                     texts.close()
                     texts = None
         except asyncio.CancelledError:  # its connection ended: start over on the next
             paused = True
-            log("report-paused", job[0], "starts over when online")
+            log("report-paused", job.request_id, "starts over when online")
             raise
         except Exception as e:  # e.g. MemoryError: give the report up, keep the agent
-            log("report-error", job[0], type(e).__name__)
+            log("report-error", job.request_id, type(e).__name__)
         finally:
             self._running = False
             if not paused:

@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 
-from .compat import collect, const
+from .compat import collect, const, loads
 from .log import log
 
 _CALL = const(2)
@@ -53,6 +53,17 @@ class CallError(Exception):
         super().__init__(code, description)
         self.code = code
         self.description = description
+
+
+class _Pending:
+    """Our CALL in flight: its id and action, and once answered (the Event)
+    its result: the CALLRESULT payload, or the CallFailed it ended with."""
+
+    def __init__(self, msg_id, action):
+        self.msg_id = msg_id
+        self.action = action
+        self.answered = asyncio.Event()
+        self.result = None
 
 
 class CallFailed(Exception):
@@ -116,7 +127,7 @@ class Rpc:
         self._idle.set()
         self._prefix = "%08x-" % int.from_bytes(os.urandom(4), "big")
         self._count = 0
-        self._waiting = None  # [message id, action, Event, response or exception]
+        self._waiting = None  # the _Pending CALL of ours in flight
 
     def attach(self, ws, spawn=None):
         """Serve `ws`; spawn(coroutine, name) starts the connection's tasks."""
@@ -135,17 +146,17 @@ class Rpc:
         collect()  # and MicroPython collects by itself from here (compat.collect)
         try:
             while True:
-                text = await self.ws.recv()
-                if isinstance(text, tuple):  # over soft_limit: its start and size (ws.recv)
-                    await self._too_large(*text)
+                data, size = await self.ws.recv()
+                if len(data) < size:  # over soft_limit: only its start was read (ws.recv)
+                    await self._too_large(data, size)
                     continue
                 try:
-                    await self._frame(text)
+                    await self._frame(data, size)
                 except ConnectionClosed:
                     raise
                 except Exception as e:  # garbage must never stop the agent
                     log("error", "frame", repr(e)[:120])
-                text = None
+                data = None
         except ConnectionClosed as e:
             self._fail(CallFailed("connection closed %d" % e.code))
             raise
@@ -160,26 +171,26 @@ class Rpc:
             raise CallFailed("offline")
         self._count += 1
         msg_id = self._prefix + str(self._count)
-        slot = self._waiting = [msg_id, action, asyncio.Event(), None]
+        pending = self._waiting = _Pending(msg_id, action)
         self._idle.clear()
         try:
             await self._send([_CALL, msg_id, action, payload], "CALL", action, msg_id)
-            await asyncio.wait_for(slot[2].wait(), timeout)
+            await asyncio.wait_for(pending.answered.wait(), timeout)
         except asyncio.TimeoutError:
             log("timeout", action, msg_id)
             raise CallFailed("timeout")
         finally:
             self._waiting = None
             self._idle.set()
-        if isinstance(slot[3], Exception):
-            raise slot[3]
-        return slot[3]
+        if isinstance(pending.result, Exception):
+            raise pending.result
+        return pending.result
 
     def _fail(self, exc):
         w = self._waiting
-        if w is not None and w[3] is None:
-            w[3] = exc
-            w[2].set()
+        if w is not None and w.result is None:
+            w.result = exc
+            w.answered.set()
 
     async def _send(self, frame, kind, action, msg_id):
         await self.ws.send_parts(pieces(frame))
@@ -201,9 +212,12 @@ class Rpc:
         log("recv", "CALL", parts[3][:40], parts[1], "too large:", size)
         await self._error(parts[1][:_MAX_ID], "FormatViolation", "message of %d bytes is larger than we accept" % size)
 
-    async def _frame(self, text):
+    async def _frame(self, data, size):
+        """One whole message, parsed from its UTF-8 bytes (ws.recv checked
+        them): a large request is in memory once, not also as a str."""
         try:
-            msg = json.loads(text)
+            msg = loads(data)
+            data = None
         except ValueError:
             return await self._error("-1", "RpcFrameworkError", "not valid JSON")
         if not isinstance(msg, list) or len(msg) < 3 or not _is_int(msg[0]):
@@ -212,17 +226,17 @@ class Rpc:
         if not isinstance(msg_id, str) or not msg_id or len(msg_id) > _MAX_ID:
             return await self._error("-1", "RpcFrameworkError", "bad messageId")
         if kind == _CALL:
-            return await self._call(msg, msg_id, len(text))
+            return await self._call(msg, msg_id, size)
         if kind == _RESULT or kind == _ERROR:
             return self._answer(msg, kind, msg_id)
         await self._error(msg_id, "MessageTypeNotSupported", "message type %d" % kind)
 
     def _answer(self, msg, kind, msg_id):
         w = self._waiting
-        if w is None or w[0] != msg_id or w[3] is not None:
+        if w is None or w.msg_id != msg_id or w.result is not None:
             log("ignored", "RESULT" if kind == _RESULT else "CALLERROR", msg_id)
             return
-        action = w[1]
+        action = w.action
         if kind == _ERROR:
             code = msg[2] if len(msg) > 2 else "?"
             log("recv", "CALLERROR", action, msg_id, code)
@@ -237,8 +251,8 @@ class Rpc:
             log("invalid", "RESULT", action, msg_id, bad[0])
             return self._fail(CallFailed("invalid response: %s" % bad[1]))
         log("recv", "RESULT", action, msg_id)
-        w[3] = payload
-        w[2].set()
+        w.result = payload
+        w.answered.set()
 
     async def _call(self, msg, msg_id, size):
         if len(msg) != 4 or not isinstance(msg[2], str):

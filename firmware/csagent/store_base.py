@@ -169,11 +169,11 @@ def _slot_record(store, seq):
     """The record in the slot of commit number seq, None if none is there."""
     path = store._slot(seq)
     try:
-        f = open(path, "rb")
-    except OSError:
-        return None  # never written
-    with f:
-        return _record(f.readline(), path)
+        with open(path, "rb") as f:
+            line = f.readline()
+    except OSError:  # never written, or no file (MicroPython opens a directory, then cannot read it)
+        return None
+    return _record(line, path)
 
 
 def _write_records(store, f, keys):

@@ -120,15 +120,36 @@ def one_line(err):
     return (text or type(err).__name__)[:160]
 
 
-class WebSocket:
-    """An open connection; made by ws_handshake.connect()."""
+def check_utf8(data):
+    """ConnectionClosed(1007) unless `data` is UTF-8 (RFC 6455 8.1). Checked
+    in pieces of _CHUNK bytes cut on character edges, so a large message
+    needs no second copy of itself in one piece."""
+    view, at, n = memoryview(data), 0, len(data)
+    while at < n:
+        end = min(at + _CHUNK, n)
+        back = 0
+        while end < n and back < 3 and data[end] & 0xC0 == 0x80:  # not inside a character
+            end -= 1
+            back += 1
+        try:
+            str(view[at:end], "utf-8")
+        except UnicodeError:
+            raise ConnectionClosed(1007, "text message not UTF-8")
+        at = end
 
-    def __init__(self, max_frame, timeout, ping_interval):
+
+class WebSocket:
+    """An open connection on the streams of an established WebSocket
+    (ws_handshake.connect opens them and does the upgrade)."""
+
+    def __init__(self, reader, writer, max_frame, timeout, ping_interval):
         self.max_frame = max_frame
         self.timeout = timeout
         self.ping_interval = ping_interval
         self.soft_limit = 0  # a message larger than this is not read whole (recv; 0: none)
-        self._r = self._w = None
+        self._r, self._w = reader, writer
+        self._readinto = hasattr(reader, "readinto")  # MicroPython: fill buffers in place
+        self._copy = hasattr(writer, "transport")  # CPython asyncio: its transport may keep what it is given
         self._sent = asyncio.Event()  # set while no frame is going out
         self._sent.set()
         self._peer_closed = asyncio.Event()
@@ -136,7 +157,6 @@ class WebSocket:
         self._close_sent = False
         self._reading = False
         self._unread = 0  # payload bytes of a refused frame still in the stream
-        self._readinto = False
         self._buf = None  # what goes out: a frame's header and a chunk of its payload, masked
 
     async def send(self, text):
@@ -184,12 +204,12 @@ class WebSocket:
         try:
             await (write or self._write_frame)(opcode, payload)
         except (OSError, EOFError, asyncio.TimeoutError) as e:
-            await self._shutdown(1006, "send failed: " + one_line(e))
+            await self.shutdown(1006, "send failed: " + one_line(e))
             raise ConnectionClosed(*self._closed)
         except Exception as e:
             # A message's pieces failed, or the heap did, part-way: a
             # frame after a half-sent message would break the stream.
-            await self._shutdown(1011, "message aborted: " + one_line(e))
+            await self.shutdown(1011, "message aborted: " + one_line(e))
             raise ConnectionClosed(*self._closed)
         finally:
             self._sent.set()
@@ -239,7 +259,6 @@ class WebSocket:
         socket has not taken them all. Only then is a timer set (_drain):
         mostly it has, and a timer per frame cost more than the rest of
         sending an answer."""
-        # CPython's transport may keep what it is given: hand it a copy
         w, chunk = self._w, memoryview(self._buf)[start:end]
         w.write(bytes(chunk) if self._copy else chunk)
         # MicroPython's stream keeps what the socket refused in out_buf
@@ -260,14 +279,16 @@ class WebSocket:
                 await asyncio.wait_for(wait, _CLOSE_WAIT)
             except (ConnectionClosed, OSError, EOFError, asyncio.TimeoutError):
                 pass
-        await self._shutdown(code, reason)
+        await self.shutdown(code, reason)
 
     async def recv(self):
-        """Next TEXT message as str; answers pings, detects a dead peer. A
-        message over soft_limit bytes comes as (its first _PREFIX bytes, its
-        size): the rest was skipped and the connection goes on, so the RPC
-        layer can answer it. A tuple, not an exception: on a board each
-        exception class is 0.13 KB of heap."""
+        """Next TEXT message as (data, size): its UTF-8 bytes, unparsed and
+        not copied into a str, and its size. Answers pings, detects a dead
+        peer. A message over soft_limit bytes is not read whole: data is
+        then its first _PREFIX bytes (len(data) < size), the rest was
+        skipped and the connection goes on, so the RPC layer can answer it.
+        A pair, not an exception: on a board each exception class is 0.13 KB
+        of heap."""
         if self._closed:
             raise ConnectionClosed(*self._closed)
         self._reading = True
@@ -297,7 +318,7 @@ class WebSocket:
                 if not self._close_sent:  # echo the peer's code (RFC 6455 5.5.1)
                     await self._send_frame(_OP_CLOSE, b"" if code == 1005 else close_payload(code))
                     self._close_sent = True
-                await self._shutdown(code, reason)
+                await self.shutdown(code, reason)
                 raise ConnectionClosed(code, reason)
             if op == _OP_PING:
                 if not self._close_sent:
@@ -317,10 +338,8 @@ class WebSocket:
             if fin:
                 if self.soft_limit and size > self.soft_limit:
                     return bytes(msg[:_PREFIX]), size
-                try:
-                    return str(msg, "utf-8")
-                except UnicodeError:
-                    raise ConnectionClosed(1007, "text message not UTF-8")
+                check_utf8(msg)
+                return msg, size
 
     async def _first_byte(self):
         """First byte of the next frame; pings when idle for ping_interval, and
@@ -420,14 +439,12 @@ class WebSocket:
             if op == _OP_CLOSE:
                 return
 
-    async def _shutdown(self, code=1006, reason="connection lost"):
+    async def shutdown(self, code=1006, reason="connection lost"):
         """Record the outcome (first one wins) and close the stream, bounded."""
         if self._closed:
             return
         self._closed = (code, reason)
         self._peer_closed.set()
-        if self._w is None:
-            return
         try:
             self._w.close()
             await asyncio.wait_for(self._w.wait_closed(), 1)

@@ -24,33 +24,35 @@ class WebSocketError(Exception):
 
 async def connect(url, subprotocol="ocpp2.0.1", user=None, password=None, ssl=None,
                   max_frame=65536, timeout=30, ping_interval=0):
-    """Open the connection; `timeout` bounds TCP + TLS + HTTP upgrade together."""
+    """The WebSocket, once established; `timeout` bounds TCP + TLS + HTTP
+    upgrade together."""
     secure, host, port, path = parse_url(url)
     if secure and ssl is None:
         raise WebSocketError("wss:// needs an SSL context (tls.client_context)")
-    ws = WebSocket(max_frame, timeout, ping_interval)
+    made = []  # the WebSocket, once the TCP (and TLS) connection is up
     try:
-        await asyncio.wait_for(_open(ws, host, port, path, ssl if secure else None, subprotocol, user, password),
-                               timeout)
-        return ws
+        await asyncio.wait_for(_open(made, host, port, path, ssl if secure else None, subprotocol, user, password,
+                                     (max_frame, timeout, ping_interval)), timeout)
+        return made[0]
     except asyncio.TimeoutError:
         reason = "connect/handshake with %s:%d timed out after %ss" % (host, port, timeout)
     except (OSError, EOFError, ValueError) as e:  # TLS failures arrive as either on MicroPython
         reason = "connect to %s:%d failed: %s" % (host, port, one_line(e))
     except WebSocketError:
-        await ws._shutdown()
+        if made:
+            await made[0].shutdown()
         raise
-    await ws._shutdown()
+    if made:
+        await made[0].shutdown()
     raise WebSocketError(reason)
 
 
-async def _open(ws, host, port, path, ssl, subprotocol, user, password):
-    """TCP, TLS when ssl is given, then the upgrade: the streams are the
-    WebSocket's, which only this module opens."""
-    ws._r, ws._w = await asyncio.open_connection(host, port, ssl=ssl)
-    ws._readinto = hasattr(ws._r, "readinto")  # MicroPython: fill buffers in place
-    ws._copy = hasattr(ws._w, "transport")  # CPython asyncio
-    await handshake(ws._r, ws._w, host, port, path, ssl is not None, subprotocol, user, password)
+async def _open(made, host, port, path, ssl, subprotocol, user, password, settings):
+    """TCP, TLS when ssl is given, then the upgrade on the WebSocket's
+    streams; the WebSocket goes into `made` as soon as it has them."""
+    reader, writer = await asyncio.open_connection(host, port, ssl=ssl)
+    made.append(WebSocket(reader, writer, *settings))
+    await handshake(reader, writer, host, port, path, ssl is not None, subprotocol, user, password)
 
 
 def parse_url(url):

@@ -21,7 +21,8 @@ class Link:
         item = self.incoming.pop(0)
         if item is None:
             raise ConnectionClosed(1000, "")
-        return item
+        data = item.encode()
+        return data, len(data)
 
     def feed(self, text):
         self.incoming.append(text)
