@@ -10,7 +10,8 @@ import platform
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ORDER = ("agent", "roundtrip", "validate", "store", "model", "reports", "scenario", "tls", "verify", "reconnect", "fleet")
+ORDER = ("agent", "roundtrip", "validate", "store", "model", "reports", "scenario", "tls", "verify", "reconnect", "fleet",
+         "firmware_update")
 
 
 def main(names):

@@ -43,7 +43,7 @@ from . import clock
 from . import firmware_slots as slots
 from .board_base import exists
 from .boot import REASON_KEY
-from .compat import const, sleep, unload
+from .compat import const, heap, sleep, unload
 from .log import log, reason
 from .rpc import CallFailed
 
@@ -142,7 +142,8 @@ class Update:
         if trial is not False:
             state["trial"], state["boots"] = trial, 0
         slots.write(flash, state)
-        log("firmware", status, self.id)
+        used = heap()  # after a collection: what this step holds (bench/firmware_update.py reads it)
+        log("firmware", status, self.id, *(("heap", used[0], "peak", used[2]) if used else ()))
         try:
             await self.call("FirmwareStatusNotification", {"status": status, "requestId": self.id})
         except CallFailed:
