@@ -43,8 +43,8 @@ def compiled_agent(source, out):
 
 def write_bundle(files, version, out):
     """The bundle of files [(path, local file)] reporting `version`, at out."""
-    if not version or len(version) > 50 or any(c.isspace() for c in version):
-        raise ValueError("the version must be 1 to 50 characters without spaces")
+    if not 0 < len(version) <= 50 or not all(33 <= ord(c) < 127 for c in version):
+        raise ValueError("the version must be 1 to 50 printable ASCII characters without spaces")
     blobs = []
     for path, local in files:
         with open(local, "rb") as f:

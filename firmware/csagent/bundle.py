@@ -21,7 +21,7 @@ MAGIC = b"csagent-bundle 1 "
 _CHUNK = const(512)
 _MAX_LINE = const(160)
 _MAX_FILES = const(80)
-_NAME_CHARS = const("abcdefghijklmnopqrstuvwxyz0123456789_")
+_NAME_CHARS = const(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 class BundleError(Exception):
@@ -36,16 +36,17 @@ def _line(f):
 
 
 def _entry(line):
-    """(size, hex digest, path) of one table line, checked."""
+    """(size, hex digest, path) of one table line, checked as bytes: a path
+    is csagent/<lowercase, digits, _>.mpy, nothing else."""
     parts = line.split(b" ")
     if len(parts) != 3 or not parts[0].isdigit() or len(parts[1]) != 64:
         raise BundleError("bad file table line")
-    path = parts[2].decode()
+    path = parts[2]
     name = path[8:-4]
-    if not (path.startswith("csagent/") and path.endswith(".mpy") and name
+    if not (path.startswith(b"csagent/") and path.endswith(b".mpy") and name
             and all(c in _NAME_CHARS for c in name)):
         raise BundleError("bad path in file table")
-    return int(parts[0]), parts[1].decode(), path
+    return int(parts[0]), parts[1], path.decode()
 
 
 def header(f):
@@ -54,7 +55,8 @@ def header(f):
     if not line.startswith(MAGIC):
         raise BundleError("not a csagent bundle, or another format version")
     count, _, version = line[len(MAGIC):].partition(b" ")
-    if not count.isdigit() or not 0 < int(count) <= _MAX_FILES or not 0 < len(version) <= 50:
+    if not count.isdigit() or not 0 < int(count) <= _MAX_FILES or not 0 < len(version) <= 50 \
+            or not all(32 < c < 127 for c in version):
         raise BundleError("bad bundle header")
     return version.decode(), int(count)
 
@@ -106,7 +108,7 @@ def unpack(path, dest):
                     h.update(chunk)
                     out.write(chunk)
                     size -= n
-            if binascii.hexlify(h.digest()).decode() != digest:
+            if binascii.hexlify(h.digest()) != digest:
                 raise BundleError("SHA-256 of %s does not match the table" % name)
             yield name
         if data.read(1):
