@@ -57,19 +57,28 @@ def write_bundle(files, version, out):
             f.write(data)
 
 
+def signing_key(key_pem):
+    """The private key of a PEM text: RSA or EC P-256, else ValueError."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    key = serialization.load_pem_private_key(key_pem, None)
+    if not (isinstance(key, rsa.RSAPrivateKey)
+            or (isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1")):
+        raise ValueError("the key must be RSA or EC P-256")
+    return key
+
+
 def sign_file(path, key_pem):
     """Base64 signature of the file's SHA-256 with a PEM private key."""
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
-    key = serialization.load_pem_private_key(key_pem, None)
+    key = signing_key(key_pem)
     with open(path, "rb") as f:
         digest = hashlib.sha256(f.read()).digest()
     if isinstance(key, rsa.RSAPrivateKey):
         sig = key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
-    elif isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1":
-        sig = key.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
     else:
-        raise ValueError("the key must be RSA or EC P-256")
+        sig = key.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
     return base64.b64encode(sig).decode()
 
 
@@ -118,7 +127,9 @@ def test_pki(directory, kind="rsa"):
 
 
 def make_bundle(version, key_pem_bytes, out, source=None):
-    """Write bundle `out` and `out`.sig; returns the signature."""
+    """Write bundle `out` and `out`.sig; returns the signature. A bad key
+    is refused before anything is written."""
+    signing_key(key_pem_bytes)
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
         write_bundle(compiled_agent(source or os.path.join(ROOT, "firmware"), tmp), version, out)
     signature = sign_file(out, key_pem_bytes)
