@@ -3,22 +3,53 @@ InstallCertificate, GetInstalledCertificateIds and DeleteCertificate for the
 CSMS roots (which TLS trusts, security profiles 2 and 3) and the
 manufacturer roots (which firmware signing certificates chain to, L01).
 
-The certificates live in the board's PEM bundles (Board.certificates,
-Board.write_certificates: rewritten whole aside, renamed over). Each is read
-one at a time, and x509 parses it: this module and x509 are loaded for a
+The certificates live in the board's PEM bundles (<flash>/certs/, read with
+Board.certificates one at a time; rewritten whole aside and renamed over by
+write() here). x509 parses each: this module and x509 are loaded for a
 request only. certificateHashData is computed here, on the device.
 """
 import binascii
+import os
 from hashlib import sha256
 
+from .board_base import exists
 from .compat import const
 from .log import log
+from .store import sync
 
 _SEC = const("SecurityCtrlr")
 _ENTRIES = const("CertificateEntries")
 _SECURITY_PROFILE = const("SecurityProfile")
 _CSMS = const("CSMSRootCertificate")
 _BUNDLES = const((("CSMSRootCertificate", "csms_root.pem"), ("ManufacturerRootCertificate", "manufacturer_root.pem")))
+
+
+def write(board, name, ders):
+    """Make the bundle <flash>/certs/<name> hold the certificates `ders`
+    gives (DER, an iterable that may read the old bundle); none: the bundle
+    goes. It is written aside and renamed over the old one, which littlefs
+    (and POSIX) does atomically: a power cut leaves the old bundle or the new
+    one, never part of a certificate. OSError when the flash refuses."""
+    folder = board.flash + "/certs"
+    if not exists(folder):
+        os.mkdir(folder)
+    path = folder + "/" + name
+    temp = path + ".new"
+    count = 0
+    with open(temp, "wb") as f:
+        for der in ders:
+            f.write(b"-----BEGIN CERTIFICATE-----\n")
+            for at in range(0, len(der), 48):  # 64 base64 characters a line, as PEM has them
+                f.write(binascii.b2a_base64(der[at:at + 48]))
+            f.write(b"-----END CERTIFICATE-----\n")
+            count += 1
+        sync(f)
+    if count:
+        os.rename(temp, path)
+    else:
+        os.remove(temp)
+        if exists(path):
+            os.remove(path)
 
 
 def _bundle(kind):
@@ -75,8 +106,9 @@ def _installed(board, kinds):
 
 
 def install(payload, model, board):
-    """InstallCertificate (M05): a CA certificate, valid now, that signs
-    itself, goes into its bundle."""
+    """InstallCertificate (M05): a CA certificate, valid now, whose own
+    signature verifies, goes into its bundle. One signed with an algorithm
+    pubkey cannot check is refused: nothing would tell it from a corrupted one."""
     from .x509 import Certificate, pem_blocks, signed_by
     kind = payload["certificateType"]
     file = _bundle(kind)
@@ -92,7 +124,7 @@ def install(payload, model, board):
     now = board.time()
     problem = ("not a CA certificate" if not cert.is_ca
                else "not a root: its issuer is not its subject" if cert.issuer != cert.subject
-               else "its signature does not verify" if cert.sig_alg and cert.key and not signed_by(cert, cert)
+               else "its signature does not verify (RSA or ECDSA P-256 with SHA-256)" if not signed_by(cert, cert)
                else "expired" if now > cert.not_after
                else "not valid yet" if now < cert.not_before else None)
     if problem:
@@ -103,7 +135,7 @@ def install(payload, model, board):
     if limit is not None and board.certificate_count() >= int(limit):  # M05.FR.06
         return _answer("Rejected", "CertificateEntries", "the store holds its maximum of %s certificates" % limit)
     try:
-        board.write_certificates(file, _with(board.certificates(file), cert.der))
+        write(board, file, _with(board.certificates(file), cert.der))
     except OSError as e:  # M05.FR.03
         return _answer("Failed", "WriteFailed", "the certificate could not be stored: %r" % (e,))
     log("certificate", "installed", kind)
@@ -141,7 +173,7 @@ def delete(payload, model, board, ws):
         if kind == _CSMS and _in_use(found[1], model, board, ws):
             return _answer("Failed", "CertificateInUse", "the connection to the CSMS is verified with it")
         try:
-            board.write_certificates(file, _without(board.certificates(file), found[0]))
+            write(board, file, _without(board.certificates(file), found[0]))
         except OSError as e:  # M04.FR.03
             return _answer("Failed", "WriteFailed", "the store could not be rewritten: %r" % (e,))
         log("certificate", "deleted", kind)

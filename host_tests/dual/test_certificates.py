@@ -152,7 +152,7 @@ def test_a_failed_write_is_failed_and_keeps_the_bundle(flash):
         raise OSError(28)  # ENOSPC after one certificate went out
 
     try:
-        board.write_certificates("csms_root.pem", torn())
+        certificates.write(board, "csms_root.pem", torn())
         assert False, "the error must reach the caller"
     except OSError:
         pass
@@ -161,3 +161,33 @@ def test_a_failed_write_is_failed_and_keeps_the_bundle(flash):
     answer = install(board, model, MANUFACTURER, v.EC_ROOT)
     assert answer["status"] == "Failed" and answer["statusInfo"]["reasonCode"] == "WriteFailed"  # M05.FR.03
     assert board.cert("manufacturer_root.pem") is None
+
+
+@with_flash
+def test_mangled_certificates_get_an_answer(flash):
+    """Fuzz: the PEM text of a root with characters changed, cut or doubled
+    anywhere is answered (Accepted only when it is still that root), never
+    an exception."""
+    board, model = station(flash)
+    text = pem(v.EC_ROOT)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-\n "
+    for round in range(150):
+        noise = os.urandom(6)
+        at = noise[0] << 8 | noise[1]
+        at %= len(text)
+        kind = noise[2] % 3
+        if kind == 0:
+            mangled = text[:at] + alphabet[noise[3] % len(alphabet)] + text[at + 1:]
+        elif kind == 1:
+            mangled = text[:at] + text[at + 1 + noise[3] % 40:]
+        else:
+            mangled = text[:at] + text[at - noise[3] % 40:]
+        answer = install(board, model, MANUFACTURER, mangled)
+        assert answer["status"] in ("Accepted", "Rejected"), (mangled, answer)
+        if answer["status"] == "Accepted":
+            assert list(board.certificates("manufacturer_root.pem")) == [v.EC_ROOT], mangled
+    for round in range(50):
+        noise = binascii.hexlify(os.urandom(40)).decode()
+        data = {"hashAlgorithm": "SHA256", "issuerNameHash": noise[:64], "issuerKeyHash": noise[16:80],
+                "serialNumber": noise[:round % 41]}
+        assert certificates.delete({"certificateHashData": data}, model, board, None) == {"status": "NotFound"}
