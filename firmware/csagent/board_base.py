@@ -29,7 +29,7 @@ import os
 import time
 
 from . import clock
-from .store import lines, sync
+from .store_files import lines, sync
 
 # The certificate bundles InstallCertificate fills, their PEM markers
 CERT_BUNDLES = ("csms_root.pem", "manufacturer_root.pem")

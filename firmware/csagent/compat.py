@@ -64,6 +64,20 @@ def heap():
     return gc.mem_alloc(), gc.mem_free(), _high[0]
 
 
+def borrow(name, function, *args):
+    """The one way to run code kept in flash and loaded for a moment (the
+    store's base log, loading the device model, a rare request): call
+    `function` of module `name` with plain state, and drop the module
+    (unload) once it returned. The module takes what it works on as
+    arguments and gives back what it made; it writes no other object's
+    private fields, and imports nothing that imports it back."""
+    module = __import__(name, None, None, (function,))
+    try:
+        return getattr(module, function)(*args)
+    finally:
+        unload(name)
+
+
 def unload(*names):
     """Forget modules used only now and then (the handshake, a report), so
     the heap their code takes is free between uses; the next import loads

@@ -30,7 +30,7 @@ import os
 import sys
 import time
 
-from .store import sync
+from .store_files import sync
 
 TRIAL_BOOTS = 3
 TRIAL_SECONDS = 600

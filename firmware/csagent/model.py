@@ -38,9 +38,10 @@ types define them.
 """
 import json
 
-from .compat import const, unload
+from .compat import borrow, const
 from .log import log
-from .store import lines
+from .model_keys import component_key, component_of, find, key_of, plain, variable_key
+from .store_files import lines
 from .values import check_value
 
 _BASIC_AUTH_PASSWORD = const("BasicAuthPassword")
@@ -49,68 +50,8 @@ _REPORTING_VALUE_SIZE = const("ReportingValueSize")
 _SEC = const("SecurityCtrlr")
 
 _PREFIX = const("_dm/")
-_SEPARATORS = const("/@:#")  # of a key: never in a name (model_load checks)
 _CHARACTERISTICS = const(("unit", "dataType", "minLimit", "maxLimit", "valuesList"))
 _INTS = const(8)  # int_value() answers kept: the limits every request is checked against
-
-
-def component_key(name, evse=None, connector=None, instance=None):
-    """'evse@1.1' style key of a component: name/instance@evse.connector."""
-    k = name
-    if instance:
-        k += "/" + instance
-    if evse is not None:
-        k += "@%d" % evse
-        if connector is not None:
-            k += ".%d" % connector
-    return k.lower()
-
-
-def variable_key(component, variable, evse=None, connector=None, comp_instance=None, var_instance=None):
-    k = component_key(component, evse, connector, comp_instance) + ":" + variable
-    if var_instance:
-        k += "/" + var_instance
-    return k.lower()
-
-
-def _plain(*names):
-    """Whether no name holds a key separator: a request's "EVSE@1" must not
-    reach the EVSE on tier 1."""
-    for name in names:
-        if name and any(c in name for c in _SEPARATORS):
-            return False
-    return True
-
-
-def _component_of(d):
-    return component_key(d["component"], d.get("evse"), d.get("connector"), d.get("componentInstance"))
-
-
-def _key_of(d):
-    return variable_key(d["component"], d["variable"], d.get("evse"), d.get("connector"),
-                        d.get("componentInstance"), d.get("variableInstance"))
-
-
-def _hash(text):
-    # djb2 kept to 24 bits: every step stays a small int on a 32-bit board.
-    h = 5381
-    for b in text.encode():
-        h = (h * 33 + b) & 0xFFFFFF
-    return h
-
-
-def _offsets(table, h):
-    """The line offsets recorded under hash h in a table of 6-byte
-    (hash, offset) records, both big-endian: a search in C, and no object
-    kept per entry."""
-    probe = h.to_bytes(3, "big")
-    found = []
-    at = table.find(probe)
-    while at >= 0:
-        if at % 6 == 0:
-            found.append(table[at + 3] << 16 | table[at + 4] << 8 | table[at + 5])
-        at = table.find(probe, at + 1)
-    return found
 
 
 def _text(value):
@@ -125,38 +66,22 @@ class DeviceModel:
         the first bad line."""
         self.store = store
         self._path = defaults_path
-        self._index = bytearray()  # (hash of a variable's key, its line's offset) records
-        self._components = bytearray()  # (hash of a component's key, its first line's offset)
         self._live = {}  # values of non-persistent attributes set since start
         self._providers = {}
         self._checks = {}
         self._watchers = []
         self._last = None  # (names asked, definition) of the last lookup that found one
         self._ints = {}  # int_value() answers since the last write
-        from . import model_load  # its code is needed at start-up only
-        try:
-            model_load.index(self)
-        finally:
-            unload(model_load.__name__)
-
-    def _component_line(self, key):
-        """Offset of a line of the component with this key, or None."""
-        for offset in _offsets(self._components, _hash(key)):
-            if _component_of(self._read(offset)) == key:
-                return offset
-        return None
-
-    def _read(self, offset):
-        with open(self._path, "rb") as f:
-            f.seek(offset)
-            for _, line in lines(f, 128):
-                return json.loads(line)
+        # (hash of a variable's key, its line's offset) records, and (hash of
+        # a component's key, its first line's offset) records (model_keys)
+        self._index, self._components = borrow("csagent.model_load", "index", defaults_path)
 
     # -- lookups -----------------------------------------------------------
 
     def has_component(self, name, evse=None, connector=None, comp_instance=None):
-        return (_plain(name, comp_instance)
-                and self._component_line(component_key(name, evse, connector, comp_instance)) is not None)
+        return (plain(name, comp_instance) and find(self._path, self._components,
+                                                    component_key(name, evse, connector, comp_instance),
+                                                    component_of) is not None)
 
     def definition(self, component, variable, evse=None, connector=None, comp_instance=None,
                    var_instance=None):
@@ -166,16 +91,14 @@ class DeviceModel:
         last = self._last
         if last and last[0] == asked:  # the names as asked: no key to build on a hit
             return last[1]
-        if not _plain(component, variable, comp_instance, var_instance):
+        if not plain(component, variable, comp_instance, var_instance):
             return None
         key = variable_key(component, variable, evse, connector, comp_instance, var_instance)
-        for offset in _offsets(self._index, _hash(key)):
-            d = self._read(offset)
-            if _key_of(d) == key:
-                d["key"] = key
-                self._last = (asked, d)
-                return d
-        return None
+        d = find(self._path, self._index, key, key_of)
+        if d is not None:
+            d["key"] = key
+            self._last = (asked, d)
+        return d
 
     @staticmethod
     def attribute(d, attr="Actual"):
@@ -360,7 +283,7 @@ class DeviceModel:
 
     def _report(self, line, longest):
         d = json.loads(line)
-        d["key"] = _key_of(d)
+        d["key"] = key_of(d)
         component = {"name": d["component"]}
         if d.get("componentInstance"):
             component["instance"] = d["componentInstance"]

@@ -1,32 +1,34 @@
 """Loading the device model (model.py): the defaults file checked line by
-line and indexed. Needed at start-up only, so the model drops this code
-once it has loaded.
+line and indexed. Needed at start-up only (compat.borrow): it takes the
+file's path and gives back the two tables, and the model drops this code.
 """
 import json
 
 from .compat import const
-from .model import _component_of, _hash, _key_of, _offsets, _plain
-from .store import lines
+from .model_keys import component_of, find, hash_key, key_of, plain, record
+from .store_files import lines
 from .values import DATA_TYPES, LISTS, check_value, limit
 
-_SEPARATORS = const("/@:#")  # of a key (model.py)
+_SEPARATORS = const("/@:#")  # of a key (model_keys.py)
 _ATTRIBUTES = const(("Actual", "Target", "MinSet", "MaxSet"))
 _MUTABILITIES = const(("ReadOnly", "WriteOnly", "ReadWrite"))
 
 
-def index(model):
-    """Stream the defaults file into the model's offset index; ValueError
-    names the first bad line."""
+def index(path):
+    """(variables, components): the tables (model_keys) of the defaults file
+    at `path`, streamed; ValueError names the first bad line."""
+    tables = (bytearray(), bytearray())
     number = 0
     component = None
-    with open(model._path, "rb") as f:
+    with open(path, "rb") as f:
         for offset, line in lines(f, 128):
             number += 1
             if line.strip():
-                component = _add(model, line, offset, number, component)
+                component = _add(path, tables, line, offset, number, component)
+    return tables
 
 
-def _add(model, line, offset, number, previous):
+def _add(path, tables, line, offset, number, previous):
     """Index one line; its component key is returned, so that the next
     line of the same component needs no lookup."""
     try:
@@ -39,22 +41,18 @@ def _add(model, line, offset, number, previous):
             reason = _check_definition(d) if isinstance(d, dict) else "not an object"
         except (AttributeError, KeyError, TypeError):  # e.g. an attribute that is no object
             reason = "malformed definition"
+    variables, components = tables
     if reason is None:
-        key = _key_of(d)
-        h = _hash(key)
-        if any(_key_of(model._read(o)) == key for o in _offsets(model._index, h)):
+        key = key_of(d)
+        if find(path, variables, key, key_of) is not None:
             reason = "defined twice"
-        _record(model._index, h, offset)
+        record(variables, hash_key(key), offset)
     if reason:
-        raise ValueError("%s line %d: %s" % (model._path, number, reason))
-    component = _component_of(d)
-    if component != previous and model._component_line(component) is None:
-        _record(model._components, _hash(component), offset)
+        raise ValueError("%s line %d: %s" % (path, number, reason))
+    component = component_of(d)
+    if component != previous and find(path, components, component, component_of) is None:
+        record(components, hash_key(component), offset)
     return component
-
-
-def _record(table, h, offset):
-    table.extend(h.to_bytes(3, "big") + offset.to_bytes(3, "big"))
 
 
 def _check_definition(d):
@@ -63,7 +61,7 @@ def _check_definition(d):
         v = d.get(name)
         if v is None and name in ("component", "variable"):
             return "no " + name
-        if v is not None and (not isinstance(v, str) or not _plain(v)):
+        if v is not None and (not isinstance(v, str) or not plain(v)):
             return name + " must be a string without " + _SEPARATORS
     for name in ("evse", "connector"):
         v = d.get(name)

@@ -40,141 +40,54 @@ committed. A line whose CRC holds but whose shape is not the store's (a
 tool's, another firmware's) is a StoreError. Loading streams line by line:
 RAM holds the key -> value dict, one line.
 """
-import binascii
-import json
-import os
-
-from .compat import unload
-
-SLOTS = 32  # journal slots; no const(): importing it would cost this module a name
-
-
-class StoreError(OSError):
-    """The store cannot be read (raised instead of starting from defaults),
-    or is closed. An OSError, as a flash that refuses a write: callers that
-    handle one handle both."""
-
-
-def write_line(f, record):
-    """Write record as one `crc32-hex json` line; returns its length in bytes.
-    On MicroPython the JSON text is written from the str itself, never copied
-    into bytes and again into a joined line: a large commit is in RAM once."""
-    text = json.dumps(record, separators=(",", ":"))
-    try:
-        data = memoryview(text)  # MicroPython: the str's own UTF-8 bytes
-    except TypeError:  # CPython
-        data = text.encode()
-    f.write(("%08x " % binascii.crc32(data)).encode())
-    f.write(data)
-    f.write(b"\n")
-    return len(data) + 10
-
-
-def lines(f, chunk):
-    """(offset, line) of a file of lines (the store's, model.jsonl) from its
-    position on, read `chunk` bytes at a time: readline() on a littlefs file
-    fetches byte by byte, 20 times slower. The last line may lack its
-    newline (torn). A long line is joined once from its pieces, so no
-    allocation is larger than the line (growing it chunk by chunk needed the
-    line plus a chunk in one piece while the line was held: a report's
-    fragmented heap refused that). What goes out is yielded from a list it
-    is popped from: no local of a suspended generator still holds it."""
-    offset = f.tell()
-    head = []  # the pieces of a line begun in an earlier chunk
-    while True:
-        data = f.read(chunk)
-        if not data:
-            if head:
-                yield offset, b"".join(head)
-            return
-        start = 0
-        end = data.find(b"\n")
-        while end >= 0:
-            head.append(data[start:end + 1])
-            out = [(offset, b"".join(head) if len(head) > 1 else head[0])]
-            head = []
-            offset += len(out[0][1])
-            yield out.pop()
-            start = end + 1
-            end = data.find(b"\n", start)
-        if start < len(data):
-            head.append(data[start:])
-
-
-def sync(f):
-    """Durable now: littlefs commits on flush; a POSIX file needs fsync."""
-    f.flush()
-    if hasattr(os, "fsync"):
-        os.fsync(f.fileno())
+from .compat import borrow
+from .store_files import SLOTS, State, StoreError, sync, write_line  # noqa: F401  (SLOTS, StoreError: the store's names for callers)
 
 
 class Store:
     def __init__(self, directory):
-        self._dir = directory
-        self._data = {}
-        self._pending = set()  # keys changed since the last fold
-        self._base_size = 0
-        self._base_seq = 0  # last commit in the base log
-        self._seq = 0  # last commit
-        self._base_log("load")
+        self._state = self._base_log("load", State(directory))
 
     def get(self, key, default=None):
-        return self._data.get(key, default)
+        return self._state.data.get(key, default)
 
     def items(self):
-        return self._data.items()
+        return self._state.data.items()
 
     def __len__(self):
-        return len(self._data)
+        return len(self._state.data)
 
     def commit(self, changes):
         """Apply {key: str value, or None to delete}; writes only what changed."""
-        if self._dir is None:
+        state = self._state
+        if state.directory is None:
             raise StoreError("store is closed")
         delta = {}
         for key, value in changes.items():
             if value is None:
-                if key in self._data:
+                if key in state.data:
                     delta[key] = None
             elif not isinstance(key, str) or not isinstance(value, str):
                 raise TypeError("store keys and values are str")
-            elif self._data.get(key) != value:
+            elif state.data.get(key) != value:
                 delta[key] = value
         if not delta:
             return
-        if self._seq - self._base_seq >= SLOTS:
-            self._base_log("fold")
-        seq = self._seq + 1
-        with open(self._slot(seq), "wb") as f:
+        if state.seq - state.base_seq >= SLOTS:
+            self._state = state = self._base_log("fold", state)
+        seq = state.seq + 1
+        with open(state.slot(seq), "wb") as f:
             write_line(f, {"s": seq, "c": delta})
             sync(f)
-        self._apply(delta)
-        self._pending.update(delta)
-        self._seq = seq
+        state.apply(delta)
+        state.pending.update(delta)
+        state.seq = seq
 
     def close(self):
         """Nothing stays open between commits; this drops the state from RAM."""
-        self._dir = None
-        self._data = {}
-        self._pending = set()
+        self._state = State(None)
 
-    def _path(self, name):
-        return self._dir + "/" + name
-
-    def _slot(self, seq):
-        return self._path("j%d" % (seq % SLOTS))
-
-    def _apply(self, changes):
-        for key, value in changes.items():
-            if value is None:
-                self._data.pop(key, None)
-            else:
-                self._data[key] = value
-
-    def _base_log(self, step):
-        """store_base.load or .fold on this store, its code loaded for it only."""
-        from . import store_base
-        try:
-            getattr(store_base, step)(self)
-        finally:
-            unload(store_base.__name__)
+    @staticmethod
+    def _base_log(step, state):
+        """store_base.load or .fold of the state, its code loaded for it only."""
+        return borrow("csagent.store_base", step, state)

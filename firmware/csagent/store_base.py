@@ -1,13 +1,14 @@
 """The store's base log (store.py): read at start-up, folded into every
 SLOTS commits, written anew when it has grown. Loaded for those moments
-only: between them its code takes no heap.
+only: between them its code takes no heap. It works on the store's plain
+State (store_files.py), given and given back, never on the Store itself.
 """
 import binascii
 import json
 import os
 
 from .compat import const
-from .store import SLOTS, StoreError, lines, sync, write_line
+from .store_files import SLOTS, StoreError, lines, sync, write_line
 
 _VERSION = const(1)
 _CHUNK = const(512)  # snapshot and fold records are cut at about this size
@@ -79,44 +80,46 @@ def _makedirs(path):
     os.stat(path)
 
 
-def load(store):
-    """Replay the base log, then the journal slots (store.py's doc)."""
-    _makedirs(store._dir)
+def load(state):
+    """The state of a new State's directory: the base log replayed, then
+    the journal slots (store.py's doc)."""
+    _makedirs(state.directory)
     try:
-        os.remove(store._path("base.new"))  # a generation cut short
+        os.remove(state.path("base.new"))  # a generation cut short
     except OSError:
         pass
     try:
-        f = open(store._path("base"), "rb")
+        f = open(state.path("base"), "rb")
     except OSError:
         try:
-            os.stat(store._slot(1))  # the first commit ever went there
+            os.stat(state.slot(1))  # the first commit ever went there
         except OSError:
-            _write_generation(store)  # a new store
-            return
-        raise StoreError("store %s unreadable: journal without base log" % store._dir)
+            _write_generation(state)  # a new store
+            return state
+        raise StoreError("store %s unreadable: journal without base log" % state.directory)
     with f:
-        clean = _read_base(store, f)
-    if not _read_slots(store) or not clean:
-        _write_generation(store)
+        clean = _read_base(state, f)
+    if not _read_slots(state) or not clean:
+        _write_generation(state)
+    return state
 
 
-def _read_base(store, f):
+def _read_base(state, f):
     """Replay the base log up to its last sealed record: the records before a
     seal are one snapshot or fold, whole only with it. False when anything
     follows that seal (a torn or corrupt part)."""
-    path = store._path("base")
-    end = _replay(store, f, path, -1)
+    path = state.path("base")
+    end = _replay(state, f, path, -1)
     size = f.seek(0, 2)
     if end < size:  # records of an unsealed part may have been applied
-        store._data = {}
+        state.data = {}
         f.seek(0)
-        _replay(store, f, path, end)
-    store._base_size = size
+        _replay(state, f, path, end)
+    state.base_size = size
     return end == size
 
 
-def _replay(store, f, path, stop):
+def _replay(state, f, path, stop):
     """Apply the base log's records up to offset `stop` or a torn or corrupt
     line; returns the offset where its last sealed record ends."""
     records = lines(f, _CHUNK)
@@ -131,90 +134,96 @@ def _replay(store, f, path, stop):
         record = None if offset == stop else _record(line, path)
         if record is None:
             break
-        store._apply(record["c"])
+        state.apply(record["c"])
         if "s" in record:
-            store._base_seq = store._seq = record["s"]
+            state.base_seq = state.seq = record["s"]
             end = offset + len(line)
     if not end:
         raise StoreError("store %s unreadable: incomplete snapshot" % path)
     return end
 
 
-def _read_slots(store):
+def _read_slots(state):
     """Replay the slots in order while each holds the next commit; False when
     a slot not replayed holds a later commit. That one is from commits rolled
     back when an earlier slot rotted: the numbers would be reused and a later
     load would replay it. Then the numbering skips past all such commits (the
     caller records that in a new generation): the state stays a prefix of
-    what was committed, and an intact store costs no write."""
-    while store._seq - store._base_seq < SLOTS:
-        seq = store._seq + 1
-        record = _slot_record(store, seq)
-        if record is None or record.get("s") != seq:
+    what was committed, and an intact store costs no write. A torn or
+    rotted slot where the replay stopped may read whole on a later start (a
+    weak flash cell): its number is skipped too."""
+    record = None
+    while state.seq - state.base_seq < SLOTS:
+        seq = state.seq + 1
+        record = _slot_record(state, seq)
+        if not record or record.get("s") != seq:
             break
-        store._apply(record["c"])
-        store._pending.update(record["c"])
-        store._seq = seq
-    latest = store._seq
-    for seq in range(store._seq + 1, store._base_seq + SLOTS + 1):
-        record = _slot_record(store, seq)
-        if record is not None and record.get("s", 0) > latest:
+        state.apply(record["c"])
+        state.pending.update(record["c"])
+        state.seq = seq
+    latest = state.seq + 1 if record == {} else state.seq
+    for seq in range(state.seq + 1, state.base_seq + SLOTS + 1):
+        record = _slot_record(state, seq)
+        if record and record.get("s", 0) > latest:
             latest = record["s"]
-    intact = latest == store._seq
-    store._seq = latest
+    intact = latest == state.seq
+    state.seq = latest
     return intact
 
 
-def _slot_record(store, seq):
-    """The record in the slot of commit number seq, None if none is there."""
-    path = store._slot(seq)
+def _slot_record(state, seq):
+    """The record in the slot of commit number seq: None if none was ever
+    written there, {} if it is torn or corrupt."""
+    path = state.slot(seq)
     try:
         with open(path, "rb") as f:
             line = f.readline()
     except OSError:  # never written, or no file (MicroPython opens a directory, then cannot read it)
         return None
-    return _record(line, path)
+    return _record(line, path) or {}
 
 
-def _write_records(store, f, keys):
+def _write_records(state, f, keys):
     """Write the current values of `keys` as records of about _CHUNK
     bytes, the last one sealed with the commit number; returns the bytes."""
     size = 0
     chunk = {}
     n = 0
     for key in keys:
-        value = store._data.get(key)
+        value = state.data.get(key)
         chunk[key] = value
         n += len(key) + (4 if value is None else len(value)) + 6
         if n >= _CHUNK:
             size += write_line(f, {"c": chunk})
             chunk = {}
             n = 0
-    size += write_line(f, {"s": store._seq, "c": chunk})
+    size += write_line(f, {"s": state.seq, "c": chunk})
     sync(f)
     return size
 
 
-def fold(store):
-    """Move the journal into the base log so its slots can be reused."""
-    state = 0
-    for key, value in store._data.items():
-        state += len(key) + len(value) + 6
-    if store._base_size > 2 * state + _SLACK:
-        _write_generation(store)
-        return
-    with open(store._path("base"), "ab") as f:
-        store._base_size += _write_records(store, f, store._pending)
-    store._base_seq = store._seq
-    store._pending = set()
+def fold(state):
+    """The state with its journal moved into the base log, so its slots can
+    be reused."""
+    size = 0
+    for key, value in state.data.items():
+        size += len(key) + len(value) + 6
+    if state.base_size > 2 * size + _SLACK:
+        _write_generation(state)
+        return state
+    with open(state.path("base"), "ab") as f:
+        state.base_size += _write_records(state, f, state.pending)
+    state.base_seq = state.seq
+    state.pending = set()
+    return state
 
 
-def _write_generation(store):
+def _write_generation(state):
     """Snapshot the state into a new base log; the rename makes it count."""
-    tmp = store._path("base.new")
+    tmp = state.path("base.new")
     with open(tmp, "wb") as f:
-        store._base_size = write_line(f, {"v": _VERSION}) + _write_records(store, f, store._data)
-    os.rename(tmp, store._path("base"))
-    _sync_dir(store._dir)
-    store._base_seq = store._seq
-    store._pending = set()
+        state.base_size = write_line(f, {"v": _VERSION}) + _write_records(state, f, state.data)
+    os.rename(tmp, state.path("base"))
+    _sync_dir(state.directory)
+    state.base_seq = state.seq
+    state.pending = set()
