@@ -68,12 +68,16 @@ $(EMULATOR): tools/emulator/package-lock.json
 
 # make deploy PORT=/dev/ttyUSB0 BOARD=esp32|rp2040 ID=CS-001 CSMS=wss://host/ocpp
 #   [PASSWORD=...] [CAFILE=ca.pem] [WIFI_SSID=... WIFI_PASSWORD=...] [DEPLOY_ARGS=--dry-run]
+#   [MODEM=uart=0,tx=0,rx=1,baudrate=115200 APN=internet [APN_USER=... APN_PASSWORD=...]
+#    [APN_AUTH=PAP] [SIM_PIN=1234]]: a cellular modem, the first profile's APN
 # Values reach tools/deploy.py through the environment, so any character is safe.
 deploy: $(READY)
 	$(BIN)/python tools/deploy.py --port "$$PORT" --board "$$BOARD" --id "$$ID" --csms "$$CSMS" \
 		$${PASSWORD:+--password "$$PASSWORD"} $${CAFILE:+--cafile "$$CAFILE"} \
 		$${WIFI_SSID:+--wifi-ssid "$$WIFI_SSID"} $${WIFI_PASSWORD:+--wifi-password "$$WIFI_PASSWORD"} \
-		$(DEPLOY_ARGS)
+		$${MODEM:+--modem "$$MODEM"} $${APN:+--apn "$$APN"} $${APN_USER:+--apn-user "$$APN_USER"} \
+		$${APN_PASSWORD:+--apn-password "$$APN_PASSWORD"} $${APN_AUTH:+--apn-auth "$$APN_AUTH"} \
+		$${SIM_PIN:+--sim-pin "$$SIM_PIN"} $(DEPLOY_ARGS)
 
 clean:
 	rm -rf build .pytest_cache

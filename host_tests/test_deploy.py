@@ -122,6 +122,16 @@ def test_frozen_firmware_gets_no_code(out, tmp_path):
     ["--cafile", "/nonexistent/ca.pem"],
     ["--listing", "/nonexistent/listing.json"],
     ["--undefined-option"],
+    ["--apn", "internet"],  # no --modem
+    ["--modem", "uart=1,tx=17"],
+    ["--modem", "uart=1,tx=17,rx=16,parity=odd"],
+    ["--modem", "uart=1,tx=17,rx=16", "--apn-user", "u"],  # no --apn
+    ["--modem", "uart=1,tx=17,rx=16", "--interface", "Wireless1"],
+    ["--modem", "uart=1,tx=17,rx=16", "--apn", "internet", "--apn-user", "u"],
+    ["--modem", "uart=1,tx=17,rx=16", "--apn", "internet", "--sim-pin", "12"],
+    ["--modem", "uart=1,tx=17,rx=16", "--apn", "internet", "--sim-pin", "12ab"],
+    ["--modem", "uart=1,tx=17,rx=16", "--apn", 'in"ternet'],
+    ["--modem", "uart=1,tx=17,rx=16", "--apn", "internet", "--apn-auth", "EAP"],
 ])
 def test_bad_argument_is_one_line_and_status_2(args):
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "deploy.py")] + BASE + ["--dry-run"] + args,
@@ -173,6 +183,24 @@ def test_install_json_is_what_the_agent_installs(tmp_path):
     profile = netprofiles.install_profile(settings)
     assert profile["ocppInterface"] == "Wireless0" and profile["securityProfile"] == 3
     assert profile["ocppCsmsUrl"] == "wss://csms.example/ocpp"
+
+
+def test_modem_apn_and_pin_reach_the_first_profile_masked_in_the_plan(out, tmp_path):
+    """The modem's UART goes to modem.json, the APN and SIM PIN into
+    install.json, from which the agent's first start makes a Wireless1
+    profile with that APN; the dry run shows neither password nor PIN."""
+    apn_password, pin = "apn-Secret-77", "0042"
+    extra = ["--modem", "uart=1,tx=17,rx=16,baudrate=115200,password_first=1", "--apn", "internet.test",
+             "--apn-user", "station", "--apn-password", apn_password, "--sim-pin", pin]
+    text, steps = dry_run(out, *extra)
+    assert ("write", "modem.json") in steps and ("write", "install.json") in steps
+    assert apn_password not in text and '"simPin": "********"' in text and PASSWORD not in text
+    files = {path: json.loads(data) for path, data, _ in deploy.settings_files(deploy.parse(BASE + ["--dry-run"] + extra))}
+    assert files["modem.json"] == {"uart": 1, "tx": 17, "rx": 16, "baudrate": 115200, "password_first": True}
+    profile = netprofiles.install_profile(files["install.json"])
+    assert profile["ocppInterface"] == "Wireless1"
+    assert profile["apn"] == {"apn": "internet.test", "apnAuthentication": "PAP", "apnUserName": "station",
+                              "apnPassword": apn_password, "simPin": 42}
 
 
 class PtyBoard:

@@ -4,12 +4,17 @@ that changed, leave the first-start settings, reset.
   deploy.py --board esp32|rp2040 --port /dev/ttyUSB0 --id ID --csms URL
             [--password P] [--cafile F] [--client-cert F --client-key F]
             [--wifi-ssid S [--wifi-password K] [--wifi-country CC]]
+            [--modem uart=N,tx=PIN,rx=PIN[,baudrate=B][,password_first=1]
+             --apn NAME [--apn-user U --apn-password P] [--apn-auth NONE|PAP|CHAP|AUTO]
+             [--sim-pin PIN]]
             [--interface NAME] [--frozen] [--out DIR] [--dry-run [--listing FILE]]
 
 The station id, CSMS URL and password go into install.json; on its first
 start the agent moves them into its device model (SecurityCtrlr.Identity,
 BasicAuthPassword, a network profile) and deletes the file. Certificates go
-to certs/, the WLAN to network.json. --frozen: the firmware has the agent
+to certs/, the WLAN to network.json, the cellular modem's UART to modem.json;
+the APN and SIM PIN go into install.json beside the CSMS URL, and the first
+profile is then the modem's (Wireless1). Secrets are masked in the plan. --frozen: the firmware has the agent
 frozen in (boards/<board>/manifest.py), so only main.py and model.jsonl are
 copied. --dry-run prints the plan without touching a board; --listing is the
 board's files as JSON {path: sha256 hex} (else the board counts as empty).
@@ -27,6 +32,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
 import build  # noqa: E402
+from csagent.modem import ModemError, _string  # noqa: E402
 from csagent.variables import check_value  # noqa: E402
 
 BOARDS = ("esp32", "rp2040")
@@ -102,8 +108,17 @@ def parse(argv):
     p.add_argument("--wifi-ssid")
     p.add_argument("--wifi-password")
     p.add_argument("--wifi-country", help="two-letter country code for the WLAN channels")
-    p.add_argument("--interface", default="Wireless0", choices=INTERFACES,
-                   help="OCPPInterface of the first network profile (default Wireless0: the WLAN)")
+    p.add_argument("--modem", type=modem_uart, help="the cellular modem's UART: uart=N,tx=PIN,rx=PIN"
+                   "[,baudrate=B][,password_first=1] (SIMCom modems take the password first)")
+    p.add_argument("--apn", help="the first profile's APN (the modem dials it)")
+    p.add_argument("--apn-user")
+    p.add_argument("--apn-password")
+    p.add_argument("--apn-auth", choices=("NONE", "PAP", "CHAP", "AUTO"),
+                   help="default: PAP with --apn-user, else NONE")
+    p.add_argument("--sim-pin", help="the SIM's PIN, 4 to 8 digits, if it has one")
+    p.add_argument("--interface", choices=INTERFACES,
+                   help="OCPPInterface of the first network profile (default Wireless1 with --apn, "
+                        "else Wireless0: the WLAN)")
     p.add_argument("--frozen", action="store_true", help="the firmware has the agent frozen in")
     p.add_argument("--out", help="build directory (default build/<board>)")
     p.add_argument("--dry-run", action="store_true", help="print the plan, touch no board")
@@ -121,12 +136,53 @@ def parse(argv):
         p.error("a client certificate (security profile 3) needs a wss:// CSMS")
     if args.wifi_password and not args.wifi_ssid:
         p.error("--wifi-password without --wifi-ssid")
+    check_apn(p, args)
     for name in ("cafile", "client_cert", "client_key", "listing"):
         path = getattr(args, name)
         if path and not os.path.isfile(path):
             p.error("--%s %s: no such file" % (name.replace("_", "-"), path))
     check_settings(args)
     return args
+
+
+MODEM_KEYS = {"uart": int, "tx": int, "rx": int, "baudrate": int, "password_first": lambda v: bool(int(v))}
+
+
+def modem_uart(text):
+    """--modem uart=0,tx=0,rx=1[,baudrate=115200][,password_first=1] -> modem.json's dict."""
+    config = {}
+    try:
+        for item in text.split(","):
+            key, value = item.split("=", 1)
+            config[key.strip()] = MODEM_KEYS[key.strip()](value)
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError("wants uart=N,tx=PIN,rx=PIN[,baudrate=B][,password_first=1]")
+    if not {"uart", "tx", "rx"} <= set(config):
+        raise argparse.ArgumentTypeError("wants uart=N,tx=PIN,rx=PIN at least")
+    return config
+
+
+def check_apn(p, args):
+    """The APN options as the agent's dialer takes them (csagent.modem):
+    refused here rather than at every dial on the board."""
+    apn_given = [o for o in ("apn_user", "apn_password", "apn_auth", "sim_pin") if getattr(args, o) is not None]
+    if apn_given and not args.apn:
+        p.error("--%s goes with --apn" % apn_given[0].replace("_", "-"))
+    if args.apn and not args.modem:
+        p.error("--apn needs --modem (the modem's UART)")
+    if args.interface is None:
+        args.interface = "Wireless1" if args.apn else "Wireless0"
+    if args.interface == "Wireless1" and not args.apn:
+        p.error("--interface Wireless1 is the cellular modem: it needs --apn and --modem")
+    if bool(args.apn_user) != bool(args.apn_password):
+        p.error("--apn-user and --apn-password go together")
+    if args.sim_pin is not None and not (args.sim_pin.isdigit() and 4 <= len(args.sim_pin) <= 8):
+        p.error("--sim-pin wants 4 to 8 digits")
+    for option in ("apn", "apn_user", "apn_password"):
+        try:
+            _string("--" + option.replace("_", "-"), getattr(args, option))
+        except ModemError as e:
+            p.error(str(e))
 
 
 _REASONS = {"ValueTooLow": "too short", "TooLargeElement": "too long", "InvalidValue": "a character it cannot hold"}
@@ -180,8 +236,18 @@ def settings_files(args):
         install["password"] = args.password
     if args.client_cert:
         install["security_profile"] = 3
-    shown = dict(install, password=MASK) if args.password else install
+    shown = dict(install, password=MASK) if args.password else dict(install)
+    if args.apn:  # APNType (OCPP 2.0.1)
+        apn = {"apn": args.apn, "apnAuthentication": args.apn_auth or ("PAP" if args.apn_user else "NONE")}
+        if args.apn_user:
+            apn.update(apnUserName=args.apn_user, apnPassword=args.apn_password)
+        if args.sim_pin:
+            apn["simPin"] = int(args.sim_pin)
+        install["apn"] = apn
+        shown["apn"] = dict(apn, **{k: MASK for k in ("apnPassword", "simPin") if k in apn})
     out = [("install.json", json.dumps(install).encode(), json.dumps(shown))]
+    if args.modem:
+        out.append(("modem.json", json.dumps(args.modem).encode(), json.dumps(args.modem)))
     if args.wifi_ssid:
         wifi = {"ssid": args.wifi_ssid}
         if args.wifi_password:

@@ -6,7 +6,7 @@ unix32: the 32-bit unix port, build/firmware/unix32/micropython, which the
 tests run as a board would (tools/station.py --micropython); its mbedtls
 takes memory from MicroPython's heap, as on the Pico W. picow: the
 Raspberry Pi Pico W image to flash, build/firmware/picow/firmware.uf2:
-RPI_PICO_W with network.PPP for a cellular modem (boards/rp2040/CSAGENT_PICO_W).
+RPI_PICO_W with network.PPP for a cellular modem (boards/ports/CSAGENT_PICO_W).
 The agent is frozen with the board's manifest (boards/host, boards/rp2040).
 DIR (or $MICROPY_DIR) is a MicroPython v1.28.0 tree with its submodules; by
 default the offline kit beside the checkout (../shared/micropython-kit),
@@ -32,7 +32,7 @@ KIT = os.path.join(os.path.dirname(ROOT), "shared", "micropython-kit", "micropyt
 KIT_DIR = os.path.join(ROOT, "build", "kit")
 OUT = os.path.join(ROOT, "build", "firmware")
 PICOTOOL = os.path.join(ROOT, "build", "picotool")
-BOARD_DIR = os.path.join(ROOT, "boards", "rp2040", "CSAGENT_PICO_W")  # picow: RPI_PICO_W + network.PPP
+BOARD_DIR = os.path.join(ROOT, "boards", "ports", "CSAGENT_PICO_W")  # picow: RPI_PICO_W + network.PPP
 MBEDTLS_HEAP = os.path.join(HERE, "unix32_mbedtls_heap.h")  # unix32: TLS memory from MicroPython's heap
 JOBS = "-j%d" % (os.cpu_count() or 1)
 XIP_BASE = 0x10000000  # RP2040 flash as the CPU sees it
@@ -168,7 +168,8 @@ def build_picow(tree, manifest, log):
     port = os.path.join(tree, "ports", "rp2")
     env = {"PICOTOOL_FETCH_FROM_GIT_PATH": picotool(tree, log)}
     common = ["make", "-C", port, JOBS, "BOARD_DIR=" + BOARD_DIR]
-    fresh_build_dir(os.path.join(port, "build-CSAGENT_PICO_W-csagent"), manifest)
+    fresh_build_dir(os.path.join(port, "build-CSAGENT_PICO_W-csagent"), BOARD_DIR + " " + manifest)
+    fresh_build_dir(os.path.join(port, "build-CSAGENT_PICO_W-stock"), BOARD_DIR)
     run(common + ["BUILD=build-CSAGENT_PICO_W-csagent", "FROZEN_MANIFEST=" + manifest], log, env)
     run(common + ["BUILD=build-CSAGENT_PICO_W-stock"], log, env)
     built = os.path.join(port, "build-CSAGENT_PICO_W-csagent")

@@ -67,6 +67,15 @@ class McuBoard(Board):
     def make_links(self):
         return {"Wireless0": Wlan(self)}  # type: dict
 
+    def add_modem(self, links):
+        """A cellular modem as MODEM when modem.json (tools/deploy.py --modem)
+        names its UART and the firmware has network.PPP."""
+        config = self.read_json("modem.json")
+        if config and hasattr(network, "PPP"):
+            from ppp import Ppp  # only a board with a modem pays for its code
+            links[MODEM] = Ppp(config)
+        return links
+
     async def bring_up(self, profile):
         """One interface at a time: with two up, traffic would take whichever
         route the port prefers, not the profile's."""

@@ -1,6 +1,18 @@
 """A cellular modem on a UART for the MicroPython boards: network.PPP is in
-the ESP32 firmware; on RP2 only in custom builds (MICROPY_PY_NETWORK_PPP_LWIP).
-A board imports this only when it has a modem."""
+the ESP32 firmware; on RP2 only in custom builds (MICROPY_PY_NETWORK_PPP_LWIP,
+boards/ports/CSAGENT_PICO_W). A board imports this only when it has a modem.
+
+network.PPP in MicroPython v1.28 (extmod/network_ppp_lwip.c on rp2, its
+copy in ports/esp32): PPP(uart) takes the UART's IRQ_RXIDLE interrupt from
+connect() until lwIP's PCB is freed; connect(security=, user=, key=),
+disconnect(), isconnected(), status(): 0 inactive, 3 connecting, 4
+connected, below 0 lwIP's error after the link failed. disconnect() ends a
+link that is up or coming up, and frees the PCB once LCP has terminated;
+after a failure only the finaliser frees it: ESP32 keeps it as the
+deprecated active(False), rp2 has no active() and its __del__ does it.
+One PPP object is kept per UART: a second one's finaliser, run by a later
+collection, would take the UART's interrupt from the first.
+"""
 import asyncio
 
 import machine
@@ -11,26 +23,33 @@ from csagent.modem import Modem, ModemError
 from mcu import STABLE_MS
 
 PPP_MS = 30000  # LCP, authentication and IPCP after CONNECT
+CLOSE_MS = 8000  # LCP Terminate-Request, its retries (lwIP: 2 x 3 s) and the free
+_INACTIVE = 0
+_CONNECTING = 3
+_CONNECTED = 4
 
 
 class Ppp:
     """A cellular modem on a UART: AT commands dial the profile's APN
     (csagent.modem), then network.PPP carries IP over the same UART.
-    config: {"uart", "tx", "rx"[, "baudrate", "password_first"]}."""
+    config: {"uart", "tx", "rx"[, "baudrate", "password_first"]}
+    (modem.json on the board, tools/deploy.py --modem)."""
 
     def __init__(self, config):
         self.config = config
         self.uart = None
-        self.ppp = None
+        self.ppp = None  # the one network.PPP on self.uart, made at the first dial
         self.info = None  # ICCID and IMSI for BootNotification
 
     async def up(self, profile):
-        if self.ppp and self.ppp.isconnected():
-            return
+        """Dial and bring PPP up. Called again while the link is up, it is
+        because the connection over it failed: a carrier lost without a word
+        to lwIP (LCP echo is off) looks just like that, so the call is
+        ended and dialled again."""
         apn = profile.get("apn")
         if not apn:
             raise OSError(profile["ocppInterface"] + ": the profile has no apn")
-        self.down()
+        await self._hang_up()
         c = self.config
         if self.uart is None:
             self.uart = machine.UART(c["uart"], baudrate=c.get("baudrate", 115200),
@@ -43,14 +62,30 @@ class Ppp:
             await modem.dial(apn)
         except ModemError as e:
             raise OSError(e.args[0])
-        ppp = network.PPP(self.uart)
-        self.ppp = ppp
-        ppp.active(True)
+        if self.ppp is None:
+            self.ppp = network.PPP(self.uart)
+        ppp = self.ppp
         # The modem authenticates to the network (+CGAUTH); this is the link
         # to the modem, which asks for the same method if it asks at all.
         security = {"PAP": ppp.SEC_PAP, "CHAP": ppp.SEC_CHAP}.get(apn.get("apnAuthentication"), ppp.SEC_NONE)
         ppp.connect(security=security, user=apn.get("apnUserName") or "", key=apn.get("apnPassword") or "")
-        await settle(ppp.isconnected, PPP_MS, STABLE_MS)
+        try:
+            await settle(ppp.isconnected, PPP_MS, STABLE_MS, failed=lambda: _failure(ppp))
+        except OSError:
+            self.down()
+            raise
+
+    async def _hang_up(self):
+        """End the link as PPP should, LCP Terminate-Request first; what is
+        left after CLOSE_MS, or after a failure, down() frees."""
+        ppp = self.ppp
+        if ppp and ppp.status() in (_CONNECTING, _CONNECTED):
+            ppp.disconnect()
+            try:
+                await settle(lambda: ppp.status() == _INACTIVE, CLOSE_MS, 0)
+            except OSError:
+                pass
+        self.down()
 
     async def _command_mode(self, modem, uart):
         """A modem still in a data call (PPP dropped, the board reset) takes
@@ -69,6 +104,16 @@ class Ppp:
             pass  # dial() says whether the modem answers at all
 
     def down(self):
-        if self.ppp:
-            self.ppp.active(False)
-            self.ppp = None
+        """Free lwIP's PCB and give the UART's interrupt back, at once (no
+        LCP goodbye: the next up() takes the modem back with +++ and ATH)."""
+        ppp = self.ppp
+        if ppp and ppp.status() != _INACTIVE:
+            if hasattr(ppp, "active"):
+                ppp.active(False)  # ESP32
+            else:
+                ppp.__del__()  # rp2: what its finaliser does, now
+
+
+def _failure(ppp):
+    status = ppp.status()
+    return "PPP: link failed (lwIP error %d)" % -status if status < 0 else None

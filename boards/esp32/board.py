@@ -2,14 +2,13 @@
 with the agent frozen in (boards/esp32/manifest.py).
 
 OCPPInterface names: Wireless0 the WLAN station (network.json), Wired0
-Ethernet when ETHERNET is set, Wireless1 a cellular modem when MODEM is set
-(network.PPP is in the default ESP32 firmware). Set the two dicts below
-for the hardware you build on.
+Ethernet when ETHERNET is set (the dict below, for the hardware you build
+on), Wireless1 a cellular modem when modem.json names its UART
+(tools/deploy.py --modem; network.PPP is in the default ESP32 firmware).
 """
 import machine
 import network
 
-import mcu
 from csagent.board_mcu import settle
 from mcu import STABLE_MS, McuBoard
 
@@ -18,9 +17,6 @@ from mcu import STABLE_MS, McuBoard
 #    "phy_addr": 0, "ref_clk": 17, "ref_clk_mode": machine.Pin.OUT}
 # WT32-ETH01: {"mdc": 23, "mdio": 18, "phy_type": network.PHY_LAN8720, "phy_addr": 1}
 ETHERNET = None  # type: dict | None
-# The modem's UART, or None without one. A SIMCom SIM7600 on UART1:
-#   {"uart": 1, "tx": 17, "rx": 16, "baudrate": 115200, "password_first": True}
-MODEM = None  # type: dict | None
 LAN_MS = 15000  # link and DHCP
 
 
@@ -56,7 +52,6 @@ class Board(McuBoard):
         links = McuBoard.make_links(self)
         if ETHERNET:
             links["Wired0"] = Lan(ETHERNET)
-        if MODEM and hasattr(network, "PPP"):
-            from ppp import Ppp  # only a board with a modem pays for its code
-            links[mcu.MODEM] = Ppp(MODEM)
-        return links
+        # A SIMCom SIM7600 on UART1: modem.json
+        #   {"uart": 1, "tx": 17, "rx": 16, "baudrate": 115200, "password_first": true}
+        return self.add_modem(links)

@@ -3,19 +3,15 @@
 (boards/rp2040/manifest.py).
 
 OCPPInterface names: Wireless0 the WLAN station (network.json); Wireless1
-a cellular modem when MODEM is set and the firmware has network.PPP, which
-the default RPI_PICO_W firmware leaves out (a custom build sets
-MICROPY_PY_NETWORK_PPP_LWIP). No Ethernet.
+a cellular modem when modem.json names its UART (tools/deploy.py --modem)
+and the firmware has network.PPP, which the default RPI_PICO_W firmware
+leaves out (make firmware BOARD=picow builds one with it). No Ethernet.
 """
 import machine
 import network
 
-import mcu
 from mcu import McuBoard, Wlan
 
-# The modem's UART, or None without one. A Quectel EC21 on UART0:
-#   {"uart": 0, "tx": 0, "rx": 1, "baudrate": 115200}
-MODEM = None  # type: dict | None
 # machine.reset() reboots through the watchdog as well; the pico-sdk's
 # watchdog_enable() (machine.WDT) leaves this magic in WATCHDOG SCRATCH4,
 # watchdog_reboot() (machine.reset) does not, and power-on clears it.
@@ -31,11 +27,9 @@ class Board(McuBoard):
     def make_links(self):
         # Power saving off: the CYW43 would otherwise sleep between beacons
         # and answer the CSMS late; a charger is on mains power.
-        links = {"Wireless0": Wlan(self, network.WLAN.PM_NONE)}  # type: dict
-        if MODEM and hasattr(network, "PPP"):
-            from ppp import Ppp  # only a board with a modem pays for its code
-            links[mcu.MODEM] = Ppp(MODEM)
-        return links
+        # A modem on UART0, say a Quectel EC21: modem.json
+        #   {"uart": 0, "tx": 0, "rx": 1, "baudrate": 115200}
+        return self.add_modem({"Wireless0": Wlan(self, network.WLAN.PM_NONE)})
 
     def boot_reason(self):
         if machine.reset_cause() == machine.WDT_RESET and machine.mem32[_SCRATCH4] != _WDT_MAGIC:

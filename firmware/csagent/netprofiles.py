@@ -26,12 +26,17 @@ def load(store, slot):
 
 
 def install_profile(settings):
-    """The profile a technician's CSMS URL stands for on first start."""
+    """The profile a technician's CSMS URL stands for on first start; with
+    a modem, the APN (APNType: apn, apnAuthentication, apnUserName,
+    apnPassword, simPin) that tools/deploy.py --apn left beside it."""
     url = settings["csms_url"]
-    return {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": url,
-            "messageTimeout": settings.get("message_timeout", 30),
-            "securityProfile": settings.get("security_profile", 2 if url.startswith("wss:") else 1),
-            "ocppInterface": settings.get("interface", "Wired0")}
+    profile = {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": url,
+               "messageTimeout": settings.get("message_timeout", 30),
+               "securityProfile": settings.get("security_profile", 2 if url.startswith("wss:") else 1),
+               "ocppInterface": settings.get("interface", "Wired0")}
+    if settings.get("apn"):
+        profile["apn"] = settings["apn"]
+    return profile
 
 
 def quote(text):
