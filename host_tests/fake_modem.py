@@ -5,6 +5,7 @@ It answers the way 27.007 modems do (echo until ATE0, blank line before
 each result, "+CME ERROR: n"), keeps the state a dialer depends on (SIM PIN
 and PUK lock, operator selection, PDP context and authentication,
 registration, data mode after CONNECT) and records every command line.
+tools/cellmodem.py plays the same modem on a serial line, PPP included.
 """
 import asyncio
 
@@ -72,7 +73,11 @@ class FakeModem:
             self.send(b"\r\n" + text.encode() + b"\r\n")
         if answer and answer[-1].startswith("CONNECT"):
             self.online = True
-            self.send(PPP_START)
+            self.connected()
+
+    def connected(self):
+        """The data call is up: PPP from here (tools/cellmodem.py plays it)."""
+        self.send(PPP_START)
 
     def _answer(self, line):
         cmd = line.upper()
@@ -80,6 +85,8 @@ class FakeModem:
             return ["OK"]
         if cmd in ("ATE0", "ATE1"):
             self.echo = cmd == "ATE1"
+            return ["OK"]
+        if cmd in ("ATH", "ATH0"):  # hang up (after the +++ escape)
             return ["OK"]
         if cmd == "AT+CPIN?":
             return ["+CPIN: " + self.sim, "OK"]
