@@ -2,9 +2,10 @@
 driven from the tests over its USB serial with MicroPython's raw REPL.
 
 Its filesystem is a littlefs image that the MicroPython unix port formats
-and fills as the rp2 port would (4 KB blocks, progsize 256), placed where
-RPI_PICO_W keeps it; the emulator host makes flash erase and program work
-and can write the region back, so the host reads what the board wrote.
+and fills as the rp2 port would (tools/picow.py), placed where RPI_PICO_W
+keeps it; the emulator host makes flash erase and program work and can
+write the region back, so the host reads what the board wrote. With a
+uart0 port, UART0 is wired to a modem listening there (tools/cellmodem.py).
 Every wait is bounded; close() always stops node.
 """
 import os
@@ -14,75 +15,22 @@ import subprocess
 import tempfile
 import time
 
-from conftest import ROOT, run_micropython
+import picow  # tools/picow.py: the image's flash layout and filesystem
 
-EMULATOR = os.path.join(ROOT, "tools", "emulator")
-BOOTROM = os.path.join(os.path.dirname(ROOT), "shared", "micropython-kit", "rp2040-bootrom-B1.bin")
-# RPI_PICO_W: 2 MB of flash, the last MICROPY_HW_FLASH_STORAGE_BYTES (848 KB) of it
-# the filesystem, no ROMFS (ports/rp2/boards/RPI_PICO_W/mpconfigboard.h, rp2_flash.c).
-FS_OFFSET = 2048 * 1024 - 848 * 1024
-FS_BLOCKS = 848 * 1024 // 4096
 RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
-
-# Runs on the unix port: format a RAM flash as rp2's _boot.py does and copy a
-# directory tree into it (host_tests/lfs_ramdisk.py is the block device).
-_MKFS = """import os, sys
-sys.path.insert(0, %(host_tests)r)
-from lfs_ramdisk import RAMFlash, mkfs, mount, umount
-flash = RAMFlash(blocks=%(blocks)d)
-mkfs(flash, progsize=256)
-top = mount(flash, '/picofs', progsize=256)
-def copy(src, dst):
-    for name, kind, *_ in os.ilistdir(src):
-        if kind == 0x4000:
-            os.mkdir(dst + '/' + name)
-            copy(src + '/' + name, dst + '/' + name)
-        else:
-            with open(src + '/' + name, 'rb') as f, open(dst + '/' + name, 'wb') as g:
-                g.write(f.read())
-copy(%(tree)r, top)
-umount(top)
-with open(%(out)r, 'wb') as f:
-    f.write(flash.image())
-"""
-# Runs on the unix port: the files of a filesystem image, 'path size' per line.
-_LIST = """import os, sys
-sys.path.insert(0, %(host_tests)r)
-from lfs_ramdisk import RAMFlash, mount
-with open(%(image)r, 'rb') as f:
-    top = mount(RAMFlash(image=f.read()), '/picofs', progsize=256)
-def walk(d):
-    for name, kind, *_ in os.ilistdir(d):
-        if kind == 0x4000:
-            walk(d + '/' + name)
-        else:
-            print((d + '/' + name)[len(top):], os.stat(d + '/' + name)[6])
-walk(top)
-"""
+FS_OFFSET, FS_BLOCKS, BOOTROM, EMULATOR = picow.FS_OFFSET, picow.FS_BLOCKS, picow.BOOTROM, picow.EMULATOR
+list_fs_image = picow.list_fs_image
 
 
 class EmulatorError(Exception):
     pass
 
 
-def _unix_port(script):
-    r = run_micropython(["-c", script], [], heap="4M", timeout=60)
-    if r.returncode:
-        raise EmulatorError("unix port: " + r.stdout + r.stderr)
-    return r.stdout
-
-
 def make_fs_image(tree, out):
     """A littlefs image of directory `tree` for the Pico W's filesystem."""
-    _unix_port(_MKFS % {"host_tests": os.path.join(ROOT, "host_tests"), "blocks": FS_BLOCKS,
-                        "tree": os.path.abspath(tree), "out": os.path.abspath(out)})
-    return out
-
-
-def list_fs_image(image):
-    """{path: size} of the files in a filesystem image."""
-    out = _unix_port(_LIST % {"host_tests": os.path.join(ROOT, "host_tests"), "image": os.path.abspath(image)})
-    return {path: int(size) for path, size in (line.rsplit(" ", 1) for line in out.splitlines())}
+    if os.path.exists(out):
+        os.remove(out)
+    return picow.fill_fs_image(tree, out)
 
 
 def node():
@@ -93,15 +41,7 @@ def missing(firmware):
     """Why the emulator cannot run here, or None."""
     if not firmware:
         return "no Pico W image given"
-    if not os.path.exists(firmware):
-        return "no Pico W image at %s (make firmware BOARD=picow)" % firmware
-    if not node():
-        return "no node (apt-get install nodejs npm)"
-    if not os.path.isdir(os.path.join(EMULATOR, "node_modules", "rp2040js")):
-        return "rp2040js not installed (make emulator)"
-    if not os.path.exists(BOOTROM):
-        return "no RP2040 bootrom at %s" % BOOTROM
-    return None
+    return picow.missing(firmware)
 
 
 class Pico:
@@ -109,11 +49,13 @@ class Pico:
     `fs` (or a blank flash, which the firmware formats at boot). With `save`,
     the filesystem region is written there when the emulator stops."""
 
-    def __init__(self, firmware, fs=None, save=None):
+    def __init__(self, firmware, fs=None, save=None, uart0=None):
         why = missing(firmware)
         if why:
             raise EmulatorError(why)
         cmd = [node(), os.path.join(EMULATOR, "pico.mjs"), "--bootrom", BOOTROM, "--firmware", firmware]
+        if uart0:
+            cmd += ["--uart0", str(uart0)]
         if fs:
             cmd += ["--fs", fs, "--fs-offset", str(FS_OFFSET)]
             if save:

@@ -29,6 +29,10 @@ GOOD = ["--csms", "ws://127.0.0.1:9", "--id", "CS001"]
     GOOD + ["--state", "S", "--micropython", sys.executable, "--unix-port", sys.executable],
     GOOD + ["--state", "S", "--unix-port", "/no/such/micropython"],
     GOOD + ["--state", "S", "--unix-port", sys.executable, "--runtime", "cpython"],
+    GOOD + ["--state", "S", "--runtime", "picow", "--heap", "64K"],  # the board's heap is the image's
+    GOOD + ["--state", "S", "--runtime", "picow", "--romfs"],
+    GOOD + ["--state", "S", "--runtime", "picow", "--firmware", "/no/such/firmware.uf2"],
+    GOOD + ["--state", "S", "--firmware", "FILE"],  # not with the unix port
 ])
 def test_bad_arguments(args, tmp_path):
     afile = tmp_path / "file"

@@ -1,8 +1,8 @@
 """Run one station on this machine, as a board would run it.
 
-  station.py --csms URL --id ID --state DIR [--runtime micropython|cpython]
+  station.py --csms URL --id ID --state DIR [--runtime micropython|cpython|picow]
              [--password P] [--cafile F] [--heap BYTES] [--romfs] [--unix-port PATH]
-             [--micropython PATH]
+             [--micropython PATH] [--firmware PATH]
 
 On MicroPython (the default) the agent runs from .mpy files compiled with
 the pinned mpy-cross, with a 192 KB heap: the unix port is 64-bit, so its
@@ -19,6 +19,9 @@ With --micropython PATH the agent runs frozen in that unix-port binary
 (make firmware BOARD=unix32: 32-bit, so --heap means what it means on a
 board); only main.py and the board's model.jsonl come from files, as on a
 board with frozen firmware.
+With --runtime picow the Pico W image (--firmware, default: what make
+firmware BOARD=picow writes) runs on the emulated RP2040 with a cellular
+modem played on the host (tools/picow.py); the heap is the board's.
 DIR is the station's flash. When the agent resets, it is started again on
 the same DIR, as a board reboots. Ctrl-C or SIGTERM stops it cleanly.
 """
@@ -80,13 +83,14 @@ def parse(argv):
     p.add_argument("--csms", required=True, type=csms_url)
     p.add_argument("--id", required=True, type=station_id)
     p.add_argument("--state", required=True, help="the station's flash directory")
-    p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    p.add_argument("--runtime", choices=("micropython", "cpython", "picow"), default="micropython")
     p.add_argument("--password")
     p.add_argument("--cafile")
-    p.add_argument("--heap", type=heap_size, default=DEFAULT_HEAP)
+    p.add_argument("--heap", type=heap_size, help="default %dK" % (DEFAULT_HEAP // 1024))
     p.add_argument("--romfs", action="store_true", help="run the agent's code in place, as frozen firmware does")
     p.add_argument("--unix-port", metavar="PATH", help="the unix-port binary for the .mpy files or --romfs")
     p.add_argument("--micropython", metavar="PATH", help="a unix-port binary with the agent frozen in it")
+    p.add_argument("--firmware", metavar="PATH", help="--runtime picow: the Pico W image (.uf2)")
     args = p.parse_args(argv)
     if os.path.exists(args.state) and not os.path.isdir(args.state):
         p.error("--state %s: not a directory" % args.state)
@@ -101,6 +105,19 @@ def parse(argv):
             p.error("%s %s: not an executable file" % (option, path))
     if args.cafile and not os.path.isfile(args.cafile):
         p.error("--cafile %s: no such file" % args.cafile)
+    if args.runtime == "picow":
+        for option in ("heap", "romfs", "unix_port", "micropython"):
+            if getattr(args, option):
+                p.error("--%s means nothing on the Pico W (its heap and code are the image's)"
+                        % option.replace("_", "-"))
+        import picow
+        args.firmware = args.firmware or picow.FIRMWARE
+        why = picow.missing(args.firmware)
+        if why:
+            p.error(why)
+    elif args.firmware:
+        p.error("--firmware goes with --runtime picow")
+    args.heap = args.heap or DEFAULT_HEAP
     return args
 
 
@@ -168,6 +185,14 @@ def _wait(child, stopping):
 
 def main(argv=None):
     args = parse(argv)
+    if args.runtime == "picow":
+        import asyncio
+        import picow
+        try:
+            return asyncio.run(picow.run(args))
+        except picow.PicoError as e:
+            sys.stderr.write("station.py: error: %s\n" % e)
+            return 1
     prepare_flash(args)
     cmd, env = command(args)
     child = None

@@ -2,7 +2,8 @@
 // process's stdin and stdout, byte for byte; notices go to stderr.
 //
 //   node pico.mjs --bootrom rp2040-bootrom-B1.bin --firmware firmware.uf2
-//                 [--fs littlefs.img --fs-offset 0x12c000 [--save out.img]]
+//                 [--fs littlefs.img --fs-offset 0x12c000 [--save out.img | --save-each fs.img]]
+//                 [--uart0 PORT] [--reset-exit STATUS]
 //
 // rp2040js drops flash erase and program, so littlefs could not write.
 // The shim: the bootrom's flash_range_erase and flash_range_program start
@@ -11,9 +12,16 @@
 // program can only clear bits) and returns to the caller. The pico-sdk
 // reaches flash only through those two functions.
 // --save writes the filesystem region back when the process ends (stdin
-// closed, SIGTERM or SIGINT), so the host can read what the board wrote.
-import { readFileSync, writeFileSync } from 'node:fs';
+// closed, SIGTERM or SIGINT), so the host can read what the board wrote;
+// --save-each writes it after every erase and program instead, before the
+// core goes on, so killing this process is a power cut at that instant.
+// --uart0 PORT wires UART0 to a TCP connection to 127.0.0.1:PORT (a modem
+// played on the host, tools/cellmodem.py), through uart.mjs.
+// Idle emulated time runs no faster than wall time (IdleCappedSimulator).
+import { openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { connect } from 'node:net';
 import { ConsoleLogger, LogLevel, Simulator, USBCDC } from 'rp2040js';
+import { bridgeUart } from './uart.mjs';
 
 const FLASH_BASE = 0x10000000;
 const ERASE_BKPT = 0xe0;
@@ -72,7 +80,41 @@ function patchHalf(mcu, address, value) {
   mcu.bootrom[i] = (mcu.bootrom[i] & ~(0xffff << shift)) | (value << shift);
 }
 
-function installFlashShim(mcu, counts) {
+// rp2040js jumps an idle core's clock to its next alarm at once, so emulated
+// time ran 10-30x ahead of wall time while the firmware waited, and a host
+// answering in wall time (a modem, a CSMS) looked late to it. Here an idle
+// stretch advances emulated time by no more than the wall time it took;
+// while the core runs, emulated time goes at the speed of emulation.
+class IdleCappedSimulator extends Simulator {
+  constructor() {
+    super();
+    this.idleSince = null; // [wall ms, emulated ns] when the core went idle
+  }
+
+  execute() {
+    const { rp2040, clock } = this;
+    this.executeTimer = null;
+    this.stopped = false;
+    const cycleNanos = 1e9 / 125e6;
+    for (let i = 0; i < 1000000 && !this.stopped; i++) {
+      if (rp2040.core.waiting) {
+        const now = performance.now();
+        if (!this.idleSince) this.idleSince = [now, clock.nanos];
+        const allowed = (now - this.idleSince[0]) * 1e6 - (clock.nanos - this.idleSince[1]);
+        const step = clock.nanosToNextAlarm;
+        if (step <= 0 || step > allowed) break; // let wall time pass, and the host's I/O in
+        clock.tick(step);
+        i += step / cycleNanos;
+      } else {
+        this.idleSince = null;
+        clock.tick(rp2040.core.executeInstruction() * cycleNanos);
+      }
+    }
+    if (!this.stopped) this.executeTimer = setTimeout(() => this.execute(), 0);
+  }
+}
+
+function installFlashShim(mcu, counts, persist) {
   patchHalf(mcu, romFunction(mcu, 'RE'), 0xbe00 | ERASE_BKPT);
   patchHalf(mcu, romFunction(mcu, 'RP'), 0xbe00 | PROGRAM_BKPT);
   const { core, flash } = mcu;
@@ -82,10 +124,12 @@ function installFlashShim(mcu, counts) {
       // (offset, count, block size, command): whole 4 KB sectors
       flash.fill(0xff, offset, offset + b);
       counts.erases++;
+      persist(offset, b);
     } else if (code === PROGRAM_BKPT) {
       // (offset, data pointer, count)
       for (let i = 0; i < c; i++) flash[offset + i] &= mcu.readUint8(b + i);
       counts.programs++;
+      persist(offset, c);
     } else {
       throw new Error(`breakpoint ${code} at 0x${core.PC.toString(16)}`);
     }
@@ -120,9 +164,29 @@ function connectSerial(mcu, onConnected) {
   };
 }
 
+// UART0 <-> a TCP connection to the host's modem; the socket is paused while
+// more than a few KB wait for the line, so input is held, never dropped.
+function connectUart(uart, clock, port) {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.setNoDelay(true);
+  let out = [];
+  const send = (byte) => {
+    if (!out.length) setImmediate(() => { socket.write(Uint8Array.from(out)); out = []; });
+    out.push(byte);
+  };
+  const line = bridgeUart(uart, clock, send);
+  socket.on('data', (bytes) => {
+    line.feed(bytes);
+    if (line.queued > 4096) socket.pause();
+  });
+  setInterval(() => { if (socket.isPaused() && line.queued < 1024) socket.resume(); }, 5).unref();
+  socket.on('error', (e) => process.stderr.write(`emulator: UART0: ${e.message}\n`));
+  socket.on('close', () => process.stderr.write('emulator: UART0 line closed\n'));
+}
+
 function main() {
   const args = parseArgs(process.argv.slice(2));
-  const simulator = new Simulator();
+  const simulator = new IdleCappedSimulator();
   const mcu = simulator.rp2040;
   // to stderr (stdout is the serial line); its warnings name every register
   // rp2040js does not model, which the firmware touches by the hundred
@@ -138,7 +202,17 @@ function main() {
     mcu.flash.set(image, fsOffset);
   }
   const counts = { erases: 0, programs: 0 };
-  installFlashShim(mcu, counts);
+  let persist = () => {};
+  if (args['save-each'] && fsLength) {
+    const fd = openSync(args['save-each'], 'r+');
+    persist = (offset, length) => {
+      const start = Math.max(offset, fsOffset);
+      const end = Math.min(offset + length, fsOffset + fsLength);
+      if (end > start) writeSync(fd, mcu.flash, start, end - start, start - fsOffset);
+    };
+  }
+  installFlashShim(mcu, counts, persist);
+  if (args.uart0) connectUart(mcu.uart[0], simulator.clock, Number(args.uart0));
 
   const started = Date.now();
   const send = connectSerial(mcu, () => {
@@ -170,7 +244,9 @@ function main() {
   const watchdog = mcu.peripherals[0x40058];
   watchdog.onWatchdogTrigger = () => {
     watchdog.alarm.enable = false;
-    end(3, 'the watchdog expired: a real board resets here');
+    // machine.reset() comes this way too (watchdog_reboot); with
+    // --reset-exit the host restarts the board on the same flash
+    end(args['reset-exit'] ? Number(args['reset-exit']) : 3, 'the watchdog expired: a real board resets here');
   };
 
   mcu.core.PC = FLASH_BASE;
