@@ -130,7 +130,8 @@ def test_update_over_https_reboots_into_the_new_agent_and_keeps_it(tmp_path, kit
         assert answer["status"] == "Accepted"
         st2 = await csms.wait_station("CS001", connections=2, timeout=60)
         boot, = await st2.wait_for("BootNotification")
-        assert boot["reason"] == "FirmwareUpdate" and boot["chargingStation"]["firmwareVersion"] == NEW
+        assert boot["reason"] == "FirmwareUpdate" and boot["chargingStation"]["firmwareVersion"] == NEW, \
+            stations[-1].log()[-4000:]
         await st2.wait_for("FirmwareStatusNotification")
         assert statuses(st) == [(s, 7) for s in ("Downloading", "Downloaded", "SignatureVerified", "Installing",
                                                  "InstallRebooting")]

@@ -12,7 +12,7 @@ BootNotification while not Accepted sends it at once, reason Triggered
 import asyncio
 
 from . import backoff, clock
-from .compat import const, heap, unload, wait_event
+from .compat import borrow, const, heap, wait_event
 from .log import log
 from .rpc import CallError, CallFailed
 
@@ -97,11 +97,7 @@ class Registration:
                 failures += 1
             self.status = status
         if getattr(self.board, "update_pending", False):  # L01: an update to finish and tell
-            from . import firmware_update
-            try:
-                await firmware_update.after_boot(self.board, self.call, self.events)
-            finally:
-                unload(firmware_update.__name__)
+            await borrow("csagent.firmware_update", "after_boot", self.board, self.call, self.events)
 
     def _accepted(self, answer):
         self.set_clock(answer)

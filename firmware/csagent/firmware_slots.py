@@ -28,8 +28,8 @@ frozen or installed agent decides at every boot.
 import json
 import os
 import sys
-import time
 
+from .compat import ticks_diff, ticks_ms
 from .store_files import sync
 
 TRIAL_BOOTS = 3
@@ -130,13 +130,14 @@ def prepare(flash):
         b.update_pending = True  # for firmware_update.after_boot, once Accepted (boot.py)
     if not trial:
         return b, run
-    b.trial_until = time.time() + bounds.get("seconds", TRIAL_SECONDS)
+    seconds = bounds.get("seconds", TRIAL_SECONDS)
+    b.trial_since = ticks_ms()  # ticks, not the clock: the CSMS sets a board's RTC
     feed = b.feed
 
     def trial_feed():  # the agent feeds the board's watchdog every second
         feed()
-        if b.trial_until and time.time() > b.trial_until:
-            roll_back(flash, "not Accepted within %d s" % bounds.get("seconds", TRIAL_SECONDS))
+        if b.trial_since is not None and ticks_diff(ticks_ms(), b.trial_since) > seconds * 1000:
+            roll_back(flash, "not Accepted within %d s" % seconds)
             b.reset()
     b.feed = trial_feed
 
@@ -144,7 +145,7 @@ def prepare(flash):
         try:
             run(board)
         except Exception as e:  # noqa: BLE001 - the new agent failed: the good one takes over
-            if not board.trial_until:
+            if board.trial_since is None:
                 raise
             roll_back(flash, "%s %s" % (type(e).__name__, e))
             board.reset()

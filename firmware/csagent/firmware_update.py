@@ -70,7 +70,7 @@ def _answer(payload, board, store, events, call, close, tasks):
     if not firmware.get("signingCertificate") or not firmware.get("signature"):
         return {"status": "Rejected", "statusInfo": {"reasonCode": "UnsignedFirmware",
                                                      "additionalInfo": "only signed updates are taken (L01)"}}
-    if getattr(board, "trial_until", None):  # its slot is the one an update would write
+    if getattr(board, "trial_since", None) is not None:  # its slot is the one an update would write
         return {"status": "Rejected", "statusInfo": {"reasonCode": "UpdateOnTrial",
                                                      "additionalInfo": "the last update is not Accepted yet"}}
     problem = check_certificate(board, firmware["signingCertificate"])
@@ -257,8 +257,8 @@ async def _after_boot(board, call, events):
     flash = board.flash
     state = slots.read(flash)
     status = state.get("status")
-    if state.get("trial") and getattr(board, "trial_until", None):
-        board.trial_until = None
+    if state.get("trial") and getattr(board, "trial_since", None) is not None:
+        board.trial_since = None
         state["slot"], state["trial"], state["boots"] = state["trial"], None, 0
         status = "Installed"
         events.record("FirmwareUpdated", "version " + getattr(board, "firmware_version", "?"))

@@ -11,7 +11,7 @@ NotImplemented (F06.FR.08). While the station is Rejected the request gets
 SecurityError before it reaches here (B03). FirmwareStatusNotification
 tells the firmware update under way (status and requestId), or Idle.
 """
-from .compat import unload
+from .compat import borrow
 from .rpc import CallFailed
 
 
@@ -38,11 +38,7 @@ def handle(payload, registration, connectors):
             return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
         return {"status": "Accepted"}, lambda: connectors.tell(where)
     if what == "FirmwareStatusNotification":  # L01: the update under way, or Idle
-        from .firmware_slots import current
-        try:
-            status = current(registration.board.flash)
-        finally:
-            unload("csagent.firmware_slots")
+        status = borrow("csagent.firmware_slots", "current", registration.board.flash)
         return {"status": "Accepted"}, lambda: _send(registration, "FirmwareStatusNotification", status)
     return {"status": "NotImplemented"}
 
