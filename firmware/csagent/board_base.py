@@ -12,7 +12,7 @@ microcontroller) holds, besides the agent's store:
                 one PEM bundle that TLS trusts whole), manufacturer_root.pem
                 (the roots firmware signing certificates chain to), client.pem
                 and client.key (profile 3); InstallCertificate and
-                DeleteCertificate (csagent.certificates) rewrite the bundles
+                DeleteCertificate rewrite the bundles (csagent.certificates)
   charging      written by the charge controller while a session runs:
                 the EVSE ids charging, or empty for all
   evse_resets   one EVSE id a line for each EVSE reset, for it to read
@@ -29,12 +29,12 @@ import os
 import time
 
 from . import clock
-from .store_files import lines, sync
+from .compat import const
+from .store_files import lines
 
-# The certificate bundles InstallCertificate fills, their PEM markers
-CERT_BUNDLES = ("csms_root.pem", "manufacturer_root.pem")
-_BEGIN = b"-----BEGIN CERTIFICATE-----"
-_END = b"-----END CERTIFICATE-----"
+_BUNDLES = const(("csms_root.pem", "manufacturer_root.pem"))  # what InstallCertificate fills
+_BEGIN = const(b"-----BEGIN CERTIFICATE-----")  # csagent.certificates writes what these read
+_END = const(b"-----END CERTIFICATE-----")
 
 
 def exists(path):
@@ -127,42 +127,7 @@ class Board:
 
     def certificate_count(self):
         """How many certificates the bundles hold (SecurityCtrlr.CertificateEntries)."""
-        count = 0
-        for name in CERT_BUNDLES:
-            path = self.cert(name)
-            if path:
-                with open(path, "rb") as f:
-                    for _, line in lines(f, 128):
-                        count += line.startswith(_BEGIN)
-        return count
-
-    def write_certificates(self, name, ders):
-        """Make <flash>/certs/<name> hold the certificates `ders` gives (DER,
-        an iterable that may read the old bundle); none: the bundle goes.
-        The new bundle is written aside and renamed over the old one, which
-        littlefs (and POSIX) does atomically: a power cut leaves the old
-        bundle or the new one, never part of a certificate. OSError when the
-        flash refuses."""
-        folder = self.flash + "/certs"
-        if not exists(folder):
-            os.mkdir(folder)
-        path = folder + "/" + name
-        temp = path + ".new"
-        count = 0
-        with open(temp, "wb") as f:
-            for der in ders:
-                f.write(_BEGIN + b"\n")
-                for at in range(0, len(der), 48):  # 64 base64 characters a line, as PEM has them
-                    f.write(binascii.b2a_base64(der[at:at + 48]))
-                f.write(_END + b"\n")
-                count += 1
-            sync(f)
-        if count:
-            os.rename(temp, path)
-        else:
-            os.remove(temp)
-            if exists(path):
-                os.remove(path)
+        return sum(1 for name in _BUNDLES for _ in self.certificates(name))
 
     def charging(self, evse=None):
         """A session runs on `evse` (any EVSE when None) while
