@@ -151,6 +151,13 @@ def test_update_over_https_reboots_into_the_new_agent_and_keeps_it(tmp_path, kit
         await st3.wait_for("StatusNotification")
         assert statuses(st3) == []
         assert servers[0].requests == 1
+        # a good slot that went bad (a file lost): the frozen or installed agent boots instead
+        assert await stations[-1].stop() == 0
+        os.remove(os.path.join(stations[-1].state, "fw", "a", "csagent", "agent.mpy"))
+        stations.append(await StationProcess(stations[-1].state, "ws://127.0.0.1:%d" % csms.port).start())
+        st4 = await csms.wait_station("CS001", connections=4, timeout=30)
+        assert (await st4.wait_for("BootNotification"))[0]["chargingStation"]["firmwareVersion"] == OLD
+        assert "firmware: agent in slot a does not start" in stations[-1].log()
     run(scenario(tmp_path, kit, body, [(kit["bundle"], None, True)], cafile=kit["ca"], root=False))
 
 

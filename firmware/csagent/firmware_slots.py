@@ -34,6 +34,7 @@ from .store_files import sync
 
 TRIAL_BOOTS = 3
 TRIAL_SECONDS = 600
+SLOTS = (None, "a", "b")
 # statuses of an update still under way; any other is its end
 RUNNING = ("DownloadScheduled", "Downloading", "Downloaded", "SignatureVerified",
            "InstallScheduled", "Installing", "InstallRebooting")
@@ -43,13 +44,24 @@ def folder(flash):
     return flash + "/fw"
 
 
-def read(flash):
+def _json(path):
+    """The JSON object in a file, or {} when it is missing or not one."""
     try:
-        with open(folder(flash) + "/state.json") as f:
-            state = json.load(f)
-        return state if isinstance(state, dict) else {}
+        with open(path) as f:
+            value = json.load(f)
+        return value if isinstance(value, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+def read(flash):
+    """The slot state; one that is not what write() leaves (a flash gone bad)
+    reads as none, so the board boots the frozen or installed agent."""
+    state = _json(folder(flash) + "/state.json")
+    if state.get("slot") not in SLOTS or state.get("trial") not in SLOTS \
+            or not isinstance(state.get("boots", 0), int):
+        return {}
+    return state
 
 
 def write(flash, state):
@@ -102,30 +114,35 @@ def _load(flash, slot):
 
 def prepare(flash):
     """(board, run) of the agent to start: a new one on trial (this boot
-    counted), else the last good one."""
+    counted), else the last good one, else the frozen or installed one."""
     state = read(flash)
     trial = state.get("trial")
+    bounds = _json(folder(flash) + "/trial.json")
+    boots, seconds = bounds.get("boots", TRIAL_BOOTS), bounds.get("seconds", TRIAL_SECONDS)
+    if not (isinstance(boots, int) and isinstance(seconds, int)):
+        boots, seconds = TRIAL_BOOTS, TRIAL_SECONDS
     if trial:
-        try:
-            with open(folder(flash) + "/trial.json") as f:
-                bounds = json.load(f)
-        except (OSError, ValueError):
-            bounds = {}
         state["boots"] = state.get("boots", 0) + 1
         write(flash, state)
-        if state["boots"] > bounds.get("boots", TRIAL_BOOTS):
-            roll_back(flash, "not Accepted within %d boots" % (state["boots"] - 1))
+        if state["boots"] > boots:
+            roll_back(flash, "not Accepted within %d boots" % boots)
             trial = None
-    good = state.get("slot")
-    try:
-        b, run = _load(flash, trial or good)
-    except Exception as e:  # noqa: BLE001 - the new agent does not even import
-        if not trial:
-            raise
-        roll_back(flash, "%s %s" % (type(e).__name__, e))
-        sys.path.pop(0)
-        trial = None
-        b, run = _load(flash, good)
+    for slot in [s for s in (trial, state.get("slot")) if s] + [None]:
+        try:
+            b, run = _load(flash, slot)
+            break
+        except Exception as e:  # noqa: BLE001 - an agent that does not even import: the next one
+            if slot is None:
+                raise
+            sys.path.pop(0)
+            if slot == trial:
+                roll_back(flash, "%s %s" % (type(e).__name__, e))
+                trial = None
+            else:  # the good slot went bad: the frozen or installed agent from now on
+                sys.stderr.write("firmware: agent in slot %s does not start: %s\n" % (slot, e))
+                state = read(flash)
+                state["slot"] = None
+                write(flash, state)
     if read(flash).get("status") or trial:
         b.update_pending = True  # for firmware_update.after_boot, once Accepted (boot.py)
     if not trial:
