@@ -336,8 +336,8 @@ class WebSocket:
             elif len(msg) < _PREFIX or not self.soft_limit or size <= self.soft_limit:
                 msg += data
             if fin:
-                if self.soft_limit and size > self.soft_limit:
-                    return bytes(msg[:_PREFIX]), size
+                if self.soft_limit and size > self.soft_limit:  # never whole, even under _PREFIX
+                    return bytes(msg[:min(_PREFIX, self.soft_limit)]), size
                 check_utf8(msg)
                 return msg, size
 
