@@ -18,8 +18,8 @@ import json
 
 from . import backoff, clock, variables  # noqa: F401  (variables: ACTIONS, resident)
 from .boot import Registration
-from .compat import collect, const, sleep, unload
-from .connectors import Connectors
+from .compat import borrow, collect, const, sleep, unload
+from .offline import Connectors
 from .log import log, reason
 from .model import DeviceModel
 from .rpc import Rpc
@@ -43,7 +43,9 @@ _SECURITY_PROFILE = const("SecurityProfile")
 _SERIAL_NUMBER = const("SerialNumber")
 _STATION = const("ChargingStation")
 
-_LINK = const(("csagent.connection", "csagent.netprofiles", "csagent.ws_handshake"))  # code of a connection attempt
+# code of a connection attempt (and of a priority check)
+_LINK = const(("csagent.connection", "csagent.migration", "csagent.netprofiles", "csagent.security_profile",
+               "csagent.ws_handshake"))
 # Code loaded only while used. Each is imported once at start-up and dropped:
 # the names it adds to MicroPython's string table stay. That table grows by
 # doubling one pool (640 names take 7 KB in one piece on the unix port): it
@@ -51,6 +53,7 @@ _LINK = const(("csagent.connection", "csagent.netprofiles", "csagent.ws_handshak
 # report, when no such piece may be free (measured: connects then fail).
 _ON_DEMAND = const(("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
                     "csagent.ws_handshake", "csagent.tls", "csagent.connection", "csagent.netprofiles",
+                    "csagent.migration", "csagent.security_profile",
                     "csagent.certificates", "csagent.firmware_update", "csagent.firmware_slots"))
 
 # One table from each CSMS request this agent handles to its handler:
@@ -97,8 +100,8 @@ class Agent:
         self.lost = None  # board.time() when the last connection ended
         events = self.events = SecurityEvents(store, self.call, board.time)
         self.registration = Registration(model, store, board, self.call, events)
-        from . import connection  # loaded for each attempt (connect), here for the slot order
-        self.slots = connection.cursor(model)
+        from . import migration  # loaded for each attempt (connect), here for the slot order (B10)
+        self.slots = migration.cursor(model)
         unload(*_LINK)
         self.connectors = Connectors(board, self.call)
         self._reports = None  # the report under way: its code is loaded only then
@@ -166,20 +169,11 @@ class Agent:
         log("installed", "identity", settings.get("identity"))
 
     def priority_check(self, value):
-        """B10.FR.02: every slot of a new priority must hold a profile;
-        A05.FR.02/03: one the board has the certificates for."""
-        from . import netprofiles
+        """A new NetworkConfigurationPriority's check (migration.py, B10.FR.02)."""
         try:
-            for slot in value.split(","):
-                profile = netprofiles.load(self.store, int(slot))
-                if profile is None:
-                    return "NoProfileInSlot"
-                missing = netprofiles.missing_certificate(self.board, profile["securityProfile"])
-                if missing:
-                    return missing[0]
-            return None
+            return borrow("csagent.migration", "check_priority", value, self.store, self.board)
         finally:
-            unload(netprofiles.__name__)
+            unload(*_LINK)
 
     def changed(self, component, variable):
         """Live behaviour follows SetVariables without a restart."""
@@ -269,15 +263,13 @@ class Agent:
         await self.close(1011, "internal error")
 
     async def online(self):
-        """Register; once Accepted, tell the connectors' status (B01, B04)
-        and the security events that wait (A04), follow both, resume a
-        report the last link broke off, and heartbeat."""
+        """Register; once Accepted, tell the connectors' status (B01, B04:
+        offline.py) and the security events that wait (A04), follow both,
+        resume a report the last link broke off, and heartbeat."""
         work, fresh = self.work, self.registration.status != "Accepted"
         await self.registration.register()
-        # B04.FR.01/02: after a long offline period (or a boot) every connector, else what changed
-        everything = fresh or self.lost is None or \
-            self.board.time() - self.lost > self.model.int_value(_COMM, "OfflineThreshold", 0)
-        await self.connectors.tell(self.board.connectors if everything else None)
+        await self.connectors.back_online(None if fresh else self.lost,
+                                          self.model.int_value(_COMM, "OfflineThreshold", 0))
         work.start(self.connectors.follow(), "connectors")
         work.start(self.events.deliver(), "security-events")
         if self._reports and self._reports.waiting():

@@ -30,7 +30,7 @@ import time
 
 from . import clock
 from .compat import const
-from .store_files import lines
+from .store import lines
 
 _BUNDLES = const(("csms_root.pem", "manufacturer_root.pem"))  # what InstallCertificate fills
 _BEGIN = const(b"-----BEGIN CERTIFICATE-----")  # csagent.certificates writes what these read

@@ -15,7 +15,7 @@ from hashlib import sha256
 from .board_base import exists
 from .compat import const
 from .log import log
-from .store_files import sync
+from .store import sync
 
 _SEC = const("SecurityCtrlr")
 _ENTRIES = const("CertificateEntries")

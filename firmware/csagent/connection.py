@@ -1,12 +1,7 @@
-"""The link to the CSMS: which network profile, its interface, its WebSocket.
-
-Slots are tried in NetworkConfigurationPriority order as read at start-up
-(a new priority acts after a reboot, B10); after
-NetworkProfileConnectionAttempts failures the next slot is tried, wrapping
-around, so a station migrated to an unreachable CSMS falls back to the
-slot that worked before, but never to a slot of a lower security profile
-than the one in use (A05.FR.06): a downgrade would undo an upgrade.
-ActiveNetworkProfile tells the slot in use.
+"""The link to the CSMS: one attempt through the network-profile slot the
+fallback cursor points at (migration.py, B10): its interface, its TLS
+context, its WebSocket. ActiveNetworkProfile tells the slot in use, and
+SecurityProfile the profile (security_profile.py, A05).
 
 The BasicAuthPassword the CSMS last accepted stays in the store until a
 new one has worked: should the CSMS refuse a new password (HTTP 401), even
@@ -18,7 +13,7 @@ queued once however often the attempt fails.
 The agent loads this module for each attempt and drops it after: between
 attempts and while online its code takes no heap.
 """
-from . import netprofiles
+from . import migration, netprofiles, security_profile
 from .compat import const
 from .log import log
 from .ws_handshake import WebSocketError, connect
@@ -30,19 +25,11 @@ _DDC = const("DeviceDataCtrlr")
 _MESSAGE_TIMEOUT = const("MessageTimeout")
 _PING_INTERVAL = const("WebSocketPingInterval")
 _SEC = const("SecurityCtrlr")
-_SECURITY_PROFILE = const("SecurityProfile")
 
 GOOD_PASSWORD = "_auth/accepted"
 # What a TLS handshake error says (CPython's ssl, MicroPython's mbedTLS) -> its event
 TLS_EVENTS = (("CERT", "InvalidCsmsCertificate"), ("VERSION", "InvalidTLSVersion"),
               ("CIPHER", "InvalidTLSCipherSuite"), ("HANDSHAKE_FAILURE", "InvalidTLSCipherSuite"))
-
-
-def cursor(model):
-    """Where slot fallback stands, kept by the agent between attempts while
-    this module is not loaded: the slots in priority order as read at
-    start-up, the index of the one tried, its failures in a row."""
-    return {"slots": netprofiles.priority(model), "index": 0, "failures": 0}
 
 
 async def open_link(model, store, board, events, cursor):
@@ -66,27 +53,11 @@ class _Attempt:
         try:
             ws = await self._open(slot)
         except Exception:
-            cursor["failures"] += 1
-            if cursor["failures"] >= self.model.int_value(_COMM, "NetworkProfileConnectionAttempts", 3):
-                cursor["failures"] = 0
-                cursor["index"] = self._next_slot(slots, cursor["index"])
-                if slots[cursor["index"]] != slot:
-                    log("network-profile", "slot", slot, "failed; next slot", slots[cursor["index"]])
+            migration.attempt_failed(self.model, self.store, cursor)
             raise
         cursor["failures"] = 0
         self.model.set_value(_COMM, "ActiveNetworkProfile", str(slot))
         return ws
-
-    def _next_slot(self, slots, index):
-        """The index of the next slot in priority order whose security
-        profile is not below the one in use."""
-        floor = self.model.int_value(_SEC, _SECURITY_PROFILE, 1)
-        for _ in slots:
-            index = (index + 1) % len(slots)
-            profile = netprofiles.load(self.store, slots[index])
-            if profile is not None and profile["securityProfile"] >= floor:
-                break
-        return index
 
     async def _open(self, slot):
         model = self.model
@@ -125,9 +96,7 @@ class _Attempt:
         # The largest request we declare we take: a larger one is answered, not buffered.
         ws.soft_limit = max(model.int_value(_DDC, _BYTES_PER_MESSAGE, 0, var_instance=i)
                             for i in ("GetReport", "GetVariables", "SetVariables"))
-        if model.int_value(_SEC, _SECURITY_PROFILE) != sp:
-            model.set_value(_SEC, _SECURITY_PROFILE, str(sp))
-            self.events.record("ReconfigurationOfSecurityParameters", "security profile %d" % sp)
+        security_profile.connected(model, self.events, sp)
         log("connected", url, "slot", slot, "security profile", sp)
         return ws
 

@@ -30,7 +30,7 @@ import os
 import sys
 
 from .compat import ticks_diff, ticks_ms
-from .store_files import sync
+from .store import sync
 
 TRIAL_BOOTS = 3
 TRIAL_SECONDS = 600

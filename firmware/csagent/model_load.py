@@ -1,21 +1,22 @@
 """Loading the device model (model.py): the defaults file checked line by
-line and indexed. Needed at start-up only (compat.borrow): it takes the
-file's path and gives back the two tables, and the model drops this code.
+line and indexed. Needed at start-up only: the model borrows it by name
+(compat.borrow), gives it the file's path and gets back the two tables.
+Its imports run one way, down to the model's public key functions.
 """
 import json
 
 from .compat import const
-from .model_keys import component_of, find, hash_key, key_of, plain, record
-from .store_files import lines
+from .model import component_of, find, hash_key, key_of, plain, record
+from .store import lines
 from .values import DATA_TYPES, LISTS, check_value, limit
 
-_SEPARATORS = const("/@:#")  # of a key (model_keys.py)
+_SEPARATORS = const("/@:#")  # of a key (model.py)
 _ATTRIBUTES = const(("Actual", "Target", "MinSet", "MaxSet"))
 _MUTABILITIES = const(("ReadOnly", "WriteOnly", "ReadWrite"))
 
 
 def index(path):
-    """(variables, components): the tables (model_keys) of the defaults file
+    """(variables, components): the tables (model.find) of the defaults file
     at `path`, streamed; ValueError names the first bad line."""
     tables = (bytearray(), bytearray())
     number = 0

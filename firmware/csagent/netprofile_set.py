@@ -1,17 +1,17 @@
 """SetNetworkProfile (B09): check a profile against what this station can
 use, store it, answer. Loaded only when such a request comes (see
-Agent.handler); the profiles themselves are csagent.netprofiles.
+agent.ACTIONS); the profiles themselves are csagent.netprofiles, the
+security-profile rules security_profile.py (A05).
 """
 import json
 
 from .compat import const
 from .log import log
-from .netprofiles import PREFIX, missing_certificate
+from .netprofiles import PREFIX
+from .security_profile import allowed, missing_certificate
 
 _COMM = const("OCPPCommCtrlr")
 _PRIORITY = const("NetworkConfigurationPriority")
-_SEC = const("SecurityCtrlr")
-_SECURITY_PROFILE = const("SecurityProfile")
 
 
 def _refuse(reason, info):
@@ -26,7 +26,7 @@ def check_profile(model, board, slot, data):
     if data["ocppVersion"] != "OCPP20" or data["ocppTransport"] != "JSON":
         return _refuse("InvalidNetworkConf", "only OCPP20 over JSON is supported")
     sp = data["securityProfile"]
-    if sp < (model.int_value(_SEC, _SECURITY_PROFILE, 1) or 1):  # B09.FR.04
+    if not allowed(model, sp):  # B09.FR.04
         return _refuse("NoSecurityDowngrade", "securityProfile is lower than the one in use")
     url = data["ocppCsmsUrl"]
     if sp not in (1, 2, 3) or not url.startswith("wss://" if sp >= 2 else "ws://"):

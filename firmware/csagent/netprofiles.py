@@ -49,13 +49,3 @@ def quote(text):
 
 def station_url(profile, identity):
     return profile["ocppCsmsUrl"].rstrip("/") + "/" + quote(identity)
-
-
-def missing_certificate(board, sp):
-    """(reasonCode, text) when the board's store lacks a certificate that
-    security profile `sp` needs (A05.FR.02/03), else None."""
-    if sp >= 2 and not board.cert("csms_root.pem"):
-        return "NoRootCertificate", "no CSMS root certificate installed for security profile %d" % sp
-    if sp == 3 and not board.cert("client.pem"):
-        return "NoClientCertificate", "no client certificate installed for security profile 3"
-    return None

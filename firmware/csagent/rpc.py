@@ -55,17 +55,6 @@ class CallError(Exception):
         self.description = description
 
 
-class _Pending:
-    """Our CALL in flight: its id and action, and once answered (the Event)
-    its result: the CALLRESULT payload, or the CallFailed it ended with."""
-
-    def __init__(self, msg_id, action):
-        self.msg_id = msg_id
-        self.action = action
-        self.answered = asyncio.Event()
-        self.result = None
-
-
 class CallFailed(Exception):
     """Our CALL got a CALLERROR, an invalid answer, no answer, or the link went."""
 
@@ -127,7 +116,11 @@ class Rpc:
         self._idle.set()
         self._prefix = "%08x-" % int.from_bytes(os.urandom(4), "big")
         self._count = 0
-        self._waiting = None  # the _Pending CALL of ours in flight
+        # Our CALL in flight: its id (None: none) and action, and once it is
+        # answered (the Event) its result: the CALLRESULT payload, or the
+        # CallFailed it ended with.
+        self._out_id = self._out_action = self._result = None
+        self._answered = asyncio.Event()
 
     def attach(self, ws, spawn=None):
         """Serve `ws`; spawn(coroutine, name) starts the connection's tasks."""
@@ -165,32 +158,33 @@ class Rpc:
         """Send a CALL and return the CALLRESULT payload, or raise CallFailed.
         `payload` is a dict, or an iterable of the str pieces of its JSON
         text, sent as they come (a report never whole in memory)."""
-        while self._waiting is not None:  # one at a time (asyncio.Lock: 0.4 KB more heap)
+        while self._out_id is not None:  # one at a time (asyncio.Lock: 0.4 KB more heap)
             await self._idle.wait()
         if self.ws is None:
             raise CallFailed("offline")
         self._count += 1
         msg_id = self._prefix + str(self._count)
-        pending = self._waiting = _Pending(msg_id, action)
+        self._out_id, self._out_action, self._result = msg_id, action, None
+        self._answered.clear()
         self._idle.clear()
         try:
             await self._send([_CALL, msg_id, action, payload], "CALL", action, msg_id)
-            await asyncio.wait_for(pending.answered.wait(), timeout)
+            await asyncio.wait_for(self._answered.wait(), timeout)
         except asyncio.TimeoutError:
             log("timeout", action, msg_id)
             raise CallFailed("timeout")
         finally:
-            self._waiting = None
+            self._out_id = None
             self._idle.set()
-        if isinstance(pending.result, Exception):
-            raise pending.result
-        return pending.result
+        result, self._result = self._result, None
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     def _fail(self, exc):
-        w = self._waiting
-        if w is not None and w.result is None:
-            w.result = exc
-            w.answered.set()
+        if self._out_id is not None and self._result is None:
+            self._result = exc
+            self._answered.set()
 
     async def _send(self, frame, kind, action, msg_id):
         await self.ws.send_parts(pieces(frame))
@@ -232,11 +226,10 @@ class Rpc:
         await self._error(msg_id, "MessageTypeNotSupported", "message type %d" % kind)
 
     def _answer(self, msg, kind, msg_id):
-        w = self._waiting
-        if w is None or w.msg_id != msg_id or w.result is not None:
+        if self._out_id is None or self._out_id != msg_id or self._result is not None:
             log("ignored", "RESULT" if kind == _RESULT else "CALLERROR", msg_id)
             return
-        action = w.action
+        action = self._out_action
         if kind == _ERROR:
             code = msg[2] if len(msg) > 2 else "?"
             log("recv", "CALLERROR", action, msg_id, code)
@@ -251,8 +244,8 @@ class Rpc:
             log("invalid", "RESULT", action, msg_id, bad[0])
             return self._fail(CallFailed("invalid response: %s" % bad[1]))
         log("recv", "RESULT", action, msg_id)
-        w.result = payload
-        w.answered.set()
+        self._result = payload
+        self._answered.set()
 
     async def _call(self, msg, msg_id, size):
         if len(msg) != 4 or not isinstance(msg[2], str):

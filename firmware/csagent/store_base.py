@@ -1,14 +1,15 @@
 """The store's base log (store.py): read at start-up, folded into every
 SLOTS commits, written anew when it has grown. Loaded for those moments
-only: between them its code takes no heap. It works on the store's plain
-State (store_files.py), given and given back, never on the Store itself.
+only: the store borrows it by name (compat.borrow), and its imports run one
+way, down to the store's file format. It works on the store's plain State
+record, given and given back, never on the Store itself.
 """
 import binascii
 import json
 import os
 
 from .compat import const
-from .store_files import SLOTS, StoreError, lines, sync, write_line
+from .store import SLOTS, StoreError, lines, sync, write_line
 
 _VERSION = const(1)
 _CHUNK = const(512)  # snapshot and fold records are cut at about this size

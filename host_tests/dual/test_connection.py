@@ -15,7 +15,8 @@ from scratch import with_flash
 
 HOST_DEFAULTS = __file__.rsplit("/", 3)[0] + "/boards/host/model.jsonl"
 PRIORITY = "NetworkConfigurationPriority"
-LINK_CODE = ("csagent.connection", "csagent.netprofiles", "csagent.ws_handshake")
+LINK_CODE = ("csagent.connection", "csagent.migration", "csagent.netprofiles", "csagent.security_profile",
+             "csagent.ws_handshake")
 
 
 class WiredBoard(Board):
