@@ -46,14 +46,6 @@ def collect():
         gc.threshold(max(4096, gc.mem_free() // 4))
 
 
-def loads(data):
-    """JSON from UTF-8 bytes as MicroPython reads them, in place. CPython
-    would take a byte-order mark, or UTF-16 or -32 by the first bytes, from
-    bytes: it is given the text."""
-    import json
-    return json.loads(data if BOARD_HEAP else str(data, "utf-8"))
-
-
 def heap():
     """(bytes in use, bytes free, high-water mark) of the heap after a
     collection, or None where the runtime does not tell (CPython)."""

@@ -115,11 +115,6 @@ def offsets(table, h):
     return found
 
 
-def record(table, h, offset):
-    """Add a (hash, offset) record to a table."""
-    table.extend(h.to_bytes(3, "big") + offset.to_bytes(3, "big"))
-
-
 def find(path, table, key, key_fn):
     """The parsed line of the file at `path` that `table` records under the
     hash of `key` and whose key_fn(line) is key, or None: hashes collide."""

@@ -6,7 +6,7 @@ Its imports run one way, down to the model's public key functions.
 import json
 
 from .compat import const
-from .model import component_of, find, hash_key, key_of, plain, record
+from .model import component_of, find, hash_key, key_of, plain
 from .store import lines
 from .values import DATA_TYPES, LISTS, check_value, limit
 
@@ -47,13 +47,17 @@ def _add(path, tables, line, offset, number, previous):
         key = key_of(d)
         if find(path, variables, key, key_of) is not None:
             reason = "defined twice"
-        record(variables, hash_key(key), offset)
+        _record(variables, hash_key(key), offset)
     if reason:
         raise ValueError("%s line %d: %s" % (path, number, reason))
     component = component_of(d)
     if component != previous and find(path, components, component, component_of) is None:
-        record(components, hash_key(component), offset)
+        _record(components, hash_key(component), offset)
     return component
+
+
+def _record(table, h, offset):
+    table.extend(h.to_bytes(3, "big") + offset.to_bytes(3, "big"))
 
 
 def _check_definition(d):

@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 
-from .compat import collect, const, loads
+from .compat import BOARD_HEAP, collect, const
 from .log import log
 
 _CALL = const(2)
@@ -116,11 +116,11 @@ class Rpc:
         self._idle.set()
         self._prefix = "%08x-" % int.from_bytes(os.urandom(4), "big")
         self._count = 0
-        # Our CALL in flight: its id (None: none) and action, and once it is
-        # answered (the Event) its result: the CALLRESULT payload, or the
-        # CallFailed it ended with.
-        self._out_id = self._out_action = self._result = None
-        self._answered = asyncio.Event()
+        # Our CALL in flight, or None: an Event, set once the CALL is
+        # answered, that also carries its msg_id, action and result (the
+        # CALLRESULT payload, or the CallFailed it ended with). Made per CALL:
+        # fields or an Event kept for good hold 0.1 KB more of a board's heap.
+        self._out = None
 
     def attach(self, ws, spawn=None):
         """Serve `ws`; spawn(coroutine, name) starts the connection's tasks."""
@@ -158,33 +158,34 @@ class Rpc:
         """Send a CALL and return the CALLRESULT payload, or raise CallFailed.
         `payload` is a dict, or an iterable of the str pieces of its JSON
         text, sent as they come (a report never whole in memory)."""
-        while self._out_id is not None:  # one at a time (asyncio.Lock: 0.4 KB more heap)
+        while self._out is not None:  # one at a time (asyncio.Lock: 0.4 KB more heap)
             await self._idle.wait()
         if self.ws is None:
             raise CallFailed("offline")
         self._count += 1
         msg_id = self._prefix + str(self._count)
-        self._out_id, self._out_action, self._result = msg_id, action, None
-        self._answered.clear()
+        out = self._out = asyncio.Event()
+        out.msg_id, out.action, out.result = msg_id, action, None
         self._idle.clear()
         try:
             await self._send([_CALL, msg_id, action, payload], "CALL", action, msg_id)
-            await asyncio.wait_for(self._answered.wait(), timeout)
+            await asyncio.wait_for(out.wait(), timeout)
         except asyncio.TimeoutError:
             log("timeout", action, msg_id)
             raise CallFailed("timeout")
         finally:
-            self._out_id = None
+            self._out = None
             self._idle.set()
-        result, self._result = self._result, None
+        result = out.result
         if isinstance(result, Exception):
             raise result
         return result
 
     def _fail(self, exc):
-        if self._out_id is not None and self._result is None:
-            self._result = exc
-            self._answered.set()
+        out = self._out
+        if out is not None and out.result is None:
+            out.result = exc
+            out.set()
 
     async def _send(self, frame, kind, action, msg_id):
         await self.ws.send_parts(pieces(frame))
@@ -209,8 +210,8 @@ class Rpc:
     async def _frame(self, data, size):
         """One whole message, parsed from its UTF-8 bytes (ws.recv checked
         them): a large request is in memory once, not also as a str."""
-        try:
-            msg = loads(data)
+        try:  # CPython would take a byte-order mark, or UTF-16 or -32, from bytes: it gets the text
+            msg = json.loads(data if BOARD_HEAP else str(data, "utf-8"))
             data = None
         except ValueError:
             return await self._error("-1", "RpcFrameworkError", "not valid JSON")
@@ -226,10 +227,11 @@ class Rpc:
         await self._error(msg_id, "MessageTypeNotSupported", "message type %d" % kind)
 
     def _answer(self, msg, kind, msg_id):
-        if self._out_id is None or self._out_id != msg_id or self._result is not None:
+        out = self._out
+        if out is None or out.msg_id != msg_id or out.result is not None:
             log("ignored", "RESULT" if kind == _RESULT else "CALLERROR", msg_id)
             return
-        action = self._out_action
+        action = out.action
         if kind == _ERROR:
             code = msg[2] if len(msg) > 2 else "?"
             log("recv", "CALLERROR", action, msg_id, code)
@@ -244,8 +246,8 @@ class Rpc:
             log("invalid", "RESULT", action, msg_id, bad[0])
             return self._fail(CallFailed("invalid response: %s" % bad[1]))
         log("recv", "RESULT", action, msg_id)
-        self._result = payload
-        self._answered.set()
+        out.result = payload
+        out.set()
 
     async def _call(self, msg, msg_id, size):
         if len(msg) != 4 or not isinstance(msg[2], str):

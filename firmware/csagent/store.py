@@ -49,31 +49,18 @@ from .compat import borrow
 SLOTS = 32  # journal slots; no const(): store_base imports it
 
 
-class State:
-    """The store's state in RAM, a plain record: what the store works on
-    and what loading and folding (store_base) take and give back."""
+def slot_path(directory, seq):
+    """The journal slot file of commit number seq."""
+    return "%s/j%d" % (directory, seq % SLOTS)
 
-    def __init__(self, directory):
-        self.directory = directory
-        self.data = {}  # key -> value
-        self.pending = set()  # keys changed since the last fold
-        self.base_size = 0  # bytes of the base log
-        self.base_seq = 0  # last commit in the base log
-        self.seq = 0  # last commit
 
-    def path(self, name):
-        return self.directory + "/" + name
-
-    def slot(self, seq):
-        """The journal slot file of commit number seq."""
-        return self.path("j%d" % (seq % SLOTS))
-
-    def apply(self, changes):
-        for key, value in changes.items():
-            if value is None:
-                self.data.pop(key, None)
-            else:
-                self.data[key] = value
+def apply(data, changes):
+    """Apply a record's changes {key: value, or None to delete} to data."""
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
 
 
 class StoreError(OSError):
@@ -135,52 +122,54 @@ def sync(f):
         os.fsync(f.fileno())
 
 
-
-
 class Store:
     def __init__(self, directory):
-        self._state = self._base_log("load", State(directory))
+        self._dir = directory
+        # What store_base.load gives back: key -> value, the keys changed
+        # since the last fold, the base log's size in bytes, the last commit
+        # in it and the last commit.
+        self._data, self._pending, self._base_size, self._base_seq, self._seq = \
+            borrow("csagent.store_base", "load", directory)
 
     def get(self, key, default=None):
-        return self._state.data.get(key, default)
+        return self._data.get(key, default)
 
     def items(self):
-        return self._state.data.items()
+        return self._data.items()
 
     def __len__(self):
-        return len(self._state.data)
+        return len(self._data)
 
     def commit(self, changes):
         """Apply {key: str value, or None to delete}; writes only what changed."""
-        state = self._state
-        if state.directory is None:
+        if self._dir is None:
             raise StoreError("store is closed")
         delta = {}
         for key, value in changes.items():
             if value is None:
-                if key in state.data:
+                if key in self._data:
                     delta[key] = None
             elif not isinstance(key, str) or not isinstance(value, str):
                 raise TypeError("store keys and values are str")
-            elif state.data.get(key) != value:
+            elif self._data.get(key) != value:
                 delta[key] = value
         if not delta:
             return
-        if state.seq - state.base_seq >= SLOTS:
-            self._state = state = self._base_log("fold", state)
-        seq = state.seq + 1
-        with open(state.slot(seq), "wb") as f:
+        if self._seq - self._base_seq >= SLOTS:  # the journal is full: fold it into the base log
+            self._base_size = borrow("csagent.store_base", "fold", self._dir, self._data, self._pending,
+                                     self._seq, self._base_size)
+            self._base_seq = self._seq
+            self._pending = set()
+        seq = self._seq + 1
+        with open(slot_path(self._dir, seq), "wb") as f:
             write_line(f, {"s": seq, "c": delta})
             sync(f)
-        state.apply(delta)
-        state.pending.update(delta)
-        state.seq = seq
+        apply(self._data, delta)
+        self._pending.update(delta)
+        self._seq = seq
 
     def close(self):
         """Nothing stays open between commits; this drops the state from RAM."""
-        self._state = State(None)
-
-    @staticmethod
-    def _base_log(step, state):
-        """store_base.load or .fold of the state, its code loaded for it only."""
-        return borrow("csagent.store_base", step, state)
+        self._dir = None
+        self._data = {}
+        self._pending = set()

@@ -1,15 +1,15 @@
 """The store's base log (store.py): read at start-up, folded into every
 SLOTS commits, written anew when it has grown. Loaded for those moments
 only: the store borrows it by name (compat.borrow), and its imports run one
-way, down to the store's file format. It works on the store's plain State
-record, given and given back, never on the Store itself.
+way, down to the store's file format. It takes the store's state as plain
+values and gives back plain values, never touching the Store itself.
 """
 import binascii
 import json
 import os
 
 from .compat import const
-from .store import SLOTS, StoreError, lines, sync, write_line
+from .store import SLOTS, StoreError, apply, lines, slot_path, sync, write_line
 
 _VERSION = const(1)
 _CHUNK = const(512)  # snapshot and fold records are cut at about this size
@@ -81,9 +81,34 @@ def _makedirs(path):
     os.stat(path)
 
 
-def load(state):
-    """The state of a new State's directory: the base log replayed, then
-    the journal slots (store.py's doc)."""
+class _State:
+    """The store's state while this code works on it."""
+
+    def __init__(self, directory, data, pending, seq, base_size):
+        self.directory = directory
+        self.data = data
+        self.pending = pending
+        self.seq = seq
+        self.base_seq = 0
+        self.base_size = base_size
+
+    def path(self, name):
+        return self.directory + "/" + name
+
+    def slot(self, seq):
+        return slot_path(self.directory, seq)
+
+
+def load(directory):
+    """(data, pending, base size, base commit, last commit) of the store in
+    `directory`: the base log replayed, then the journal slots (store.py's
+    doc)."""
+    state = _State(directory, {}, set(), 0, 0)
+    _load(state)
+    return state.data, state.pending, state.base_size, state.base_seq, state.seq
+
+
+def _load(state):
     _makedirs(state.directory)
     try:
         os.remove(state.path("base.new"))  # a generation cut short
@@ -96,13 +121,12 @@ def load(state):
             os.stat(state.slot(1))  # the first commit ever went there
         except OSError:
             _write_generation(state)  # a new store
-            return state
+            return
         raise StoreError("store %s unreadable: journal without base log" % state.directory)
     with f:
         clean = _read_base(state, f)
     if not _read_slots(state) or not clean:
         _write_generation(state)
-    return state
 
 
 def _read_base(state, f):
@@ -135,7 +159,7 @@ def _replay(state, f, path, stop):
         record = None if offset == stop else _record(line, path)
         if record is None:
             break
-        state.apply(record["c"])
+        apply(state.data, record["c"])
         if "s" in record:
             state.base_seq = state.seq = record["s"]
             end = offset + len(line)
@@ -159,7 +183,7 @@ def _read_slots(state):
         record = _slot_record(state, seq)
         if not record or record.get("s") != seq:
             break
-        state.apply(record["c"])
+        apply(state.data, record["c"])
         state.pending.update(record["c"])
         state.seq = seq
     latest = state.seq + 1 if record == {} else state.seq
@@ -203,20 +227,25 @@ def _write_records(state, f, keys):
     return size
 
 
-def fold(state):
-    """The state with its journal moved into the base log, so its slots can
-    be reused."""
+def fold(directory, data, pending, seq, base_size):
+    """The base log's size once the journal (commits up to `seq`, changing
+    the keys `pending`) is moved into it, so its slots can be reused."""
+    state = _State(directory, data, pending, seq, base_size)
+    _fold(state)
+    return state.base_size
+
+
+def _fold(state):
     size = 0
     for key, value in state.data.items():
         size += len(key) + len(value) + 6
     if state.base_size > 2 * size + _SLACK:
         _write_generation(state)
-        return state
+        return
     with open(state.path("base"), "ab") as f:
         state.base_size += _write_records(state, f, state.pending)
     state.base_seq = state.seq
     state.pending = set()
-    return state
 
 
 def _write_generation(state):
