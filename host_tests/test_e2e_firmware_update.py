@@ -330,3 +330,22 @@ def test_power_cut_at_each_step_boots_a_working_agent_that_tells(tmp_path, kit, 
         assert [n for n in os.listdir(os.path.join(stations[-1].state, "fw")) if n.startswith("download")] == []
         assert await version_now(st2) == version
     run(scenario(tmp_path, kit, body, [(kit["bundle"], "stall", False), (kit["bundle"], None, False)]))
+
+
+def test_an_end_reached_offline_is_told_once_online_again(tmp_path, kit):
+    async def body(csms, stations, servers):
+        st = await csms.wait_station("CS001")
+        await st.wait_for("StatusNotification")
+        payload = request(servers[0].url, kit["rsa"], kit["sig"], 31, retries=0)  # its server stalls
+        assert (await st.request("UpdateFirmware", payload))["status"] == "Accepted"
+        await until(lambda: ("Downloading", 31) in statuses(st))
+        link_down = os.path.join(stations[-1].state, "link_down")
+        open(link_down, "w").close()  # the network goes (the host board's pulled cable)
+        await st._connection.close()
+        await until(lambda: "firmware DownloadFailed 31" in stations[-1].log(), 40)  # while offline
+        os.remove(link_down)
+        st2 = await csms.wait_station("CS001", connections=2, timeout=90)
+        await st2.wait_for("FirmwareStatusNotification", timeout=30)
+        assert statuses(st2) == [("DownloadFailed", 31)]
+        assert st2.calls("BootNotification") == []  # a reconnect, not a boot (B04)
+    run(scenario(tmp_path, kit, body, [(kit["bundle"], "stall", False)]))

@@ -135,7 +135,8 @@ class Update:
 
     async def tell(self, status, trial=False):
         """Keep the status, then send it (L01.FR.20: with the requestId).
-        An end the CSMS did not get is told at the next boot (after_boot)."""
+        An end the CSMS did not get is told once the station is online again
+        (after_boot, from the next registration)."""
         flash = self.board.flash
         state = slots.read(flash)
         state["id"], state["status"] = self.id, status
@@ -147,6 +148,8 @@ class Update:
         try:
             await self.call("FirmwareStatusNotification", {"status": status, "requestId": self.id})
         except CallFailed:
+            if status not in slots.RUNNING:
+                self.board.update_pending = True  # the next registration tells it (after_boot)
             return
         if status not in slots.RUNNING:
             _told(flash, self.id, status)
