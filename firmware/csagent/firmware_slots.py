@@ -103,12 +103,15 @@ def _load(flash, slot):
     _forget_agent()
     if slot:
         sys.path.insert(0, folder(flash) + "/" + slot)
-    import board
-    from csagent.agent import run
-    b = board.Board()
+    version = None
     if slot:
         with open(folder(flash) + "/" + slot + "/version") as f:
-            b.firmware_version = f.read()  # BootNotification reports it (boot.py)
+            version = f.read()  # BootNotification reports it (boot.py)
+    import board
+    from csagent.agent import run
+    b = board.Board()  # last: a board is made once, when its agent imported
+    if version:
+        b.firmware_version = version
     return b, run
 
 
