@@ -51,7 +51,8 @@ _LINK = const(("csagent.connection", "csagent.migration", "csagent.netprofiles",
 # doubling one pool (640 names take 7 KB in one piece on the unix port): it
 # must grow now, while the heap is still whole, not at a later connect or
 # report, when no such piece may be free (measured: connects then fail).
-_ON_DEMAND = const(("csagent.reports", "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
+_REPORTS = const("csagent.reports")
+_ON_DEMAND = const((_REPORTS, "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
                     "csagent.ws_handshake", "csagent.tls", "csagent.connection", "csagent.netprofiles",
                     "csagent.migration", "csagent.security_profile",
                     "csagent.certificates", "csagent.firmware_update", "csagent.firmware_slots"))
@@ -140,8 +141,8 @@ class Agent:
             try:
                 return getattr(__import__(name, None, None, (function,)), function)(*args)
             finally:
-                if name in _ON_DEMAND and self._reports is None:  # a report under way keeps its code
-                    unload(name)
+                if name in _ON_DEMAND and not (name == _REPORTS and self._reports):  # a report under way
+                    unload(name)  # keeps its code
         return handle
 
     @property
@@ -155,7 +156,7 @@ class Agent:
 
     def report_done(self):
         self._reports = None
-        unload("csagent.reports")
+        unload(_REPORTS)
 
     def install(self, settings):
         """First start: what the technician entered (id, password, CSMS URL)."""
