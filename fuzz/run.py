@@ -32,11 +32,9 @@ def main(argv):
     if name not in targets.TARGETS:
         sys.exit("no target %r; targets: %s" % (name, " ".join(sorted(targets.TARGETS))))
     target = targets.TARGETS[name]
+    targets.flash_dir = os.path.join(ROOT, "build", "fuzz", name + "-flash")
     atheris.Setup(argv, target)
-    try:
-        atheris.Fuzz()
-    finally:
-        targets.close()
+    atheris.Fuzz()  # never returns: libFuzzer exits
 
 
 if __name__ == "__main__":

@@ -163,6 +163,7 @@ _CSMS_ANSWERS = {
     "Heartbeat": {"currentTime": "2024-01-01T00:00:00Z"},
 }
 _agent = None
+flash_dir = None  # the Agent's flash; fuzz/run.py sets one in build/ (libFuzzer exits without cleaning up)
 
 
 class _Link:
@@ -192,7 +193,11 @@ def _make_agent():
         def reset(self):  # the host board ends the process; here the input goes on
             pass
 
-    flash = _tmp_path("flash")
+    flash = flash_dir or _tmp_path("flash")
+    try:
+        _rmtree(flash)  # what the last run left
+    except OSError:
+        pass
     os.mkdir(flash)
     return Agent(FuzzBoard(flash))
 
