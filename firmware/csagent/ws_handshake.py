@@ -11,6 +11,7 @@ import hashlib
 import os
 
 from .compat import const
+from .values import digits
 from .ws import WebSocket, one_line
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -71,7 +72,7 @@ def parse_url(url):
     else:
         colon = netloc.find(":")
         host, port = (netloc, "") if colon < 0 else (netloc[:colon], netloc[colon + 1:])
-    if not host or (port and not port.isdigit()):
+    if not host or (port and not digits(port)):
         raise WebSocketError("bad host or port in URL")
     return secure, host, int(port) if port else (443 if secure else 80), path
 

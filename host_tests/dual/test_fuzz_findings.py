@@ -95,3 +95,15 @@ def test_a_message_over_soft_limit_is_never_given_whole():
     sock.soft_limit = 100
     data, size = asyncio.run(sock.recv())
     assert size == len(payload) and len(data) < size and bytes(data) == payload[:len(data)]
+
+
+def test_a_csms_url_port_with_a_digit_of_another_script():
+    # "²".isdigit() on CPython: int() then raised ValueError, not the one-line WebSocketError
+    from csagent.ws_handshake import WebSocketError, parse_url
+    assert parse_url("ws://127.0.0.1:9000/ocpp") == (False, "127.0.0.1", 9000, "/ocpp")
+    try:
+        parse_url("ws://127.0.0.1:9\u00b2/ocpp")
+    except WebSocketError as e:
+        assert "port" in str(e)
+    else:
+        raise AssertionError("a port of other digits was taken")
