@@ -108,7 +108,11 @@ def _load(flash, slot):
         with open(folder(flash) + "/" + slot + "/version") as f:
             version = f.read()  # BootNotification reports it (boot.py)
     import board
+    import csagent
     from csagent.agent import run
+    if slot and not str(getattr(csagent, "__path__", "")).startswith(folder(flash) + "/" + slot):
+        # CPython takes no .mpy: the agent would come from elsewhere and report the slot's version
+        raise ImportError("the agent in slot %s does not load on this runtime" % slot)
     b = board.Board()  # last: a board is made once, when its agent imported
     if version:
         b.firmware_version = version
