@@ -32,7 +32,7 @@ def station(top):
 
 
 def install(kind, der):
-    return lambda s: certificates.install({"certificateType": kind, "certificate": pem(der)}, s[1], s[0])
+    return lambda s: certificates.install({"certificateType": kind, "certificate": pem(der)}, s[1], s[0], None)
 
 
 def delete(der):

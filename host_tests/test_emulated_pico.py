@@ -29,6 +29,10 @@ INSTALL = {"identity": "CS-EMU", "csms_url": "ws://127.0.0.1:9/ocpp", "interface
 # Dual tests too slow for CI here, with their time on the emulator: power cuts
 # at every byte of a store's files, each replayed on the emulated flash.
 SLOW = {
+    # pure-Python signature checks at the RP2040's pace: 0.2 s (RSA) and 1.1 s (ECDSA) a verification
+    "test_certificates": {"test_mangled_certificates_get_an_answer": "about 115 s"},
+    "test_pubkey": {"test_rsa_flipped_bits_are_refused": "about 80 s"},
+    "test_x509": {"test_changed_bytes_parse_or_are_value_errors": "about 50 s"},
     "test_store": {
         "test_compaction": "443 s",
         "test_torn_fold": "338 s",

@@ -76,7 +76,7 @@ ACTIONS = const((
     "TriggerMessage trigger.handle payload registration connectors",  # F06
     "RequestStartTransaction boot.start_transaction payload registration",  # B02
     "UpdateFirmware firmware_update.handle payload board store events call close tasks",  # L01
-    "InstallCertificate certificates.install payload model board",  # M05
+    "InstallCertificate certificates.install payload model board ws",  # M05
     "GetInstalledCertificateIds certificates.installed payload board",  # M03
     "DeleteCertificate certificates.delete payload model board ws",  # M04
 ))

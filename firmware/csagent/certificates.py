@@ -105,10 +105,12 @@ def _installed(board, kinds):
                     log("certificate", "unreadable", file, at, e)
 
 
-def install(payload, model, board):
+def install(payload, model, board, ws):
     """InstallCertificate (M05): a CA certificate, valid now, whose own
     signature verifies, goes into its bundle. One signed with an algorithm
-    pubkey cannot check is refused: nothing would tell it from a corrupted one."""
+    pubkey cannot check is refused: nothing would tell it from a corrupted one.
+    A CSMS root is noted on the live WebSocket `ws`: it cannot have verified
+    that link (see _in_use)."""
     from .x509 import Certificate, pem_blocks, signed_by
     kind = payload["certificateType"]
     file = _bundle(kind)
@@ -138,6 +140,8 @@ def install(payload, model, board):
         write(board, file, _with(board.certificates(file), cert.der))
     except OSError as e:  # M05.FR.03
         return _answer("Failed", "WriteFailed", "the certificate could not be stored: %r" % (e,))
+    if kind == _CSMS and ws is not None:
+        ws.new_roots = getattr(ws, "new_roots", ()) + (sha256(cert.der).digest(),)
     log("certificate", "installed", kind)
     return _answer("Accepted")  # M05.FR.02
 
@@ -190,20 +194,23 @@ def _without(ders, index):
 def _in_use(root, model, board, ws):
     """Whether the live connection was verified with CSMS root `root`: it is
     secured by TLS (security profile 2 or 3) and the CSMS's certificate was
-    issued by that root. When the CSMS's certificate cannot be read, or was
-    issued by a CA that is none of our roots (an intermediate the server
-    sent), every CSMS root counts as in use: deleting the wrong one would
-    cut the station off."""
+    issued by that root. Where the TLS stack keeps no server certificate
+    (MicroPython's mbedTLS) or it was issued by none of our roots (an
+    intermediate the server sent), every root counts as in use but one
+    installed over this very link, after its handshake: deleting the wrong
+    one would cut the station off."""
     if ws is None or (model.int_value(_SEC, _SECURITY_PROFILE, 1) or 1) < 2:
         return False
     from .x509 import Certificate
     try:
         issuer = Certificate(_peer_certificate(ws)).issuer
     except (ValueError, TypeError, AttributeError, OSError):
-        return True
+        issuer = None
     if issuer == root.subject:
         return True
-    return not any([other.subject == issuer for _, _, other in _installed(board, (_CSMS,))])
+    if issuer is not None and any([other.subject == issuer for _, _, other in _installed(board, (_CSMS,))]):
+        return False  # another root issued it
+    return sha256(root.der).digest() not in getattr(ws, "new_roots", ())
 
 
 def _peer_certificate(ws):

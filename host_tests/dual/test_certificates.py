@@ -29,9 +29,9 @@ def station(flash, defaults=HOST_DEFAULTS):
     return board, open_model(flash, defaults)
 
 
-def install(board, model, kind, der_or_text):
+def install(board, model, kind, der_or_text, link=None):
     text = der_or_text if isinstance(der_or_text, str) else pem(der_or_text)
-    return certificates.install({"certificateType": kind, "certificate": text}, model, board)
+    return certificates.install({"certificateType": kind, "certificate": text}, model, board, link)
 
 
 def expected_hash(name):
@@ -128,17 +128,31 @@ def test_delete(flash):
     assert board.certificate_count() == 0
 
 
+class Link:
+    """A live WebSocket as far as certificates is concerned: one whose TLS
+    stack keeps no server certificate, as MicroPython's."""
+
+
 @with_flash
-def test_a_csms_root_counts_as_in_use_on_tls_when_the_server_cannot_be_read(flash):
+def test_on_tls_without_the_server_certificate_only_roots_installed_over_the_link_go(flash):
     """M04: on security profile 2 or 3 the root the connection depends on is
-    not deleted; a link whose server certificate cannot be read keeps them all."""
+    not deleted; where the server's certificate cannot be read, that is any
+    root but one installed over this link, after its handshake."""
     board, model = station(flash)
-    install(board, model, CSMS, v.RSA_ROOT)
+    install(board, model, CSMS, v.RSA_ROOT)  # before this link: it may have verified it
+    link = Link()
     model.set_value("SecurityCtrlr", "SecurityProfile", "2")
-    answer = certificates.delete({"certificateHashData": expected_hash("RSA_ROOT")}, model, board, object())
+    assert install(board, model, CSMS, v.EC_ROOT, link) == {"status": "Accepted"}
+    answer = certificates.delete({"certificateHashData": expected_hash("RSA_ROOT")}, model, board, link)
     assert answer["status"] == "Failed" and answer["statusInfo"]["reasonCode"] == "CertificateInUse"
+    answer = certificates.delete({"certificateHashData": expected_hash("EC_ROOT")}, model, board, link)
+    assert answer == {"status": "Accepted"}
+    install(board, model, CSMS, v.EC_ROOT, link)
+    again = Link()  # the next connection's handshake had it: it may depend on it
+    answer = certificates.delete({"certificateHashData": expected_hash("EC_ROOT")}, model, board, again)
+    assert answer["status"] == "Failed"
     model.set_value("SecurityCtrlr", "SecurityProfile", "1")  # ws://: no root in use
-    answer = certificates.delete({"certificateHashData": expected_hash("RSA_ROOT")}, model, board, object())
+    answer = certificates.delete({"certificateHashData": expected_hash("RSA_ROOT")}, model, board, again)
     assert answer == {"status": "Accepted"}
 
 
