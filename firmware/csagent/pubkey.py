@@ -39,10 +39,25 @@ def verify(key, digest, signature):
     return False
 
 
+def _size(n):
+    """Bytes of n > 0 in big-endian form. MicroPython's int has no
+    bit_length(), and bin(n) of a 2048-bit n is a 2 KB string: a fragmented
+    heap may refuse that piece. A binary search on shifts instead."""
+    low, high = 0, 1
+    while n >> (8 * high):
+        low, high = high, 2 * high
+    while high - low > 1:  # n >> 8 * low is not 0, n >> 8 * high is
+        mid = (low + high) // 2
+        if n >> (8 * mid):
+            low = mid
+        else:
+            high = mid
+    return high
+
+
 def _rsa(n, e, digest, signature):
-    bits = len(bin(n)) - 2  # MicroPython's int has no bit_length()
-    size = (bits + 7) // 8
-    if bits < _RSA_BITS or len(signature) != size or e < 3 or not e & 1:
+    size = _size(n)
+    if not n >> (_RSA_BITS - 1) or len(signature) != size or e < 3 or not e & 1:
         return False
     s = int.from_bytes(signature, "big")
     if s >= n:
