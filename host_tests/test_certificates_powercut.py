@@ -42,7 +42,7 @@ def delete(der):
 
 def bundles(top):
     board = Board(top + "/board", DEFAULTS)
-    return [[Certificate(der).der for der in board.certificates(name)] for name in BUNDLES]
+    return [[Certificate(der).der for der in certificates.read(board, name)] for name in BUNDLES]
 
 
 # each certificate in one bundle at a time, so a repeated delete has one

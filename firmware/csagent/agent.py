@@ -109,7 +109,7 @@ class Agent:
         self.rpc = Rpc(self.handler, check, self.registration.gate)
         model.watch(self.changed)
         model.provide(_CLOCK, "DateTime", lambda: clock.iso(board.time()))
-        model.provide(_SEC, "CertificateEntries", lambda: str(board.certificate_count()))
+        model.provide(_SEC, "CertificateEntries", lambda: str(borrow("csagent.certificates", "count", board)))
         if board.serial():  # boards with a chip id (machine.unique_id) report it
             model.provide(_STATION, _SERIAL_NUMBER, board.serial)
         for evse, connector in board.connectors:

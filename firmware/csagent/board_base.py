@@ -23,18 +23,13 @@ A board whose charge controller talks another way overrides charging(),
 reset_evse(), connector_status() and status_changed().
 """
 import asyncio
-import binascii
 import json
 import os
 import time
 
 from . import clock
 from .compat import const
-from .store import lines
 
-_BUNDLES = const(("csms_root.pem", "manufacturer_root.pem"))  # what InstallCertificate fills
-_BEGIN = const(b"-----BEGIN CERTIFICATE-----")  # csagent.certificates writes what these read
-_END = const(b"-----END CERTIFICATE-----")
 
 
 def exists(path):
@@ -106,28 +101,6 @@ class Board:
         client.key), or None when it is not there."""
         path = self.flash + "/certs/" + name
         return path if exists(path) else None
-
-    def certificates(self, name):
-        """The DER of each certificate in the PEM bundle <flash>/certs/<name>,
-        one at a time: the store is never read whole into RAM."""
-        path = self.cert(name)
-        if path is None:
-            return
-        body = None
-        with open(path, "rb") as f:
-            for _, line in lines(f, 128):
-                line = line.strip()
-                if line == _BEGIN:
-                    body = []
-                elif line == _END and body is not None:
-                    yield binascii.a2b_base64(b"".join(body))
-                    body = None
-                elif body is not None:
-                    body.append(line)
-
-    def certificate_count(self):
-        """How many certificates the bundles hold (SecurityCtrlr.CertificateEntries)."""
-        return sum(1 for name in _BUNDLES for _ in self.certificates(name))
 
     def charging(self, evse=None):
         """A session runs on `evse` (any EVSE when None) while

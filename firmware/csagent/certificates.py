@@ -3,25 +3,53 @@ InstallCertificate, GetInstalledCertificateIds and DeleteCertificate for the
 CSMS roots (which TLS trusts, security profiles 2 and 3) and the
 manufacturer roots (which firmware signing certificates chain to, L01).
 
-The certificates live in the board's PEM bundles (<flash>/certs/, read with
-Board.certificates one at a time; rewritten whole aside and renamed over by
-write() here). x509 parses each: this module and x509 are loaded for a
-request only. certificateHashData is computed here, on the device.
+The certificates live in the board's PEM bundles (<flash>/certs/, read one
+certificate at a time by read(), rewritten whole aside and renamed over by
+write()). x509 parses each: this module and x509 are loaded for a request
+(or a read of CertificateEntries, count()) only. certificateHashData is
+computed here, on the device.
 """
 import binascii
 import os
 from hashlib import sha256
 
 from .board_base import exists
-from .compat import const
+from .compat import const, unload
 from .log import log
-from .store import sync
+from .store import lines, sync
 
 _SEC = const("SecurityCtrlr")
 _ENTRIES = const("CertificateEntries")
 _SECURITY_PROFILE = const("SecurityProfile")
 _CSMS = const("CSMSRootCertificate")
 _BUNDLES = const((("CSMSRootCertificate", "csms_root.pem"), ("ManufacturerRootCertificate", "manufacturer_root.pem")))
+_CRYPTO = const(("csagent.x509", "csagent.pubkey", "csagent.der"))  # what x509 loads
+_BEGIN = const(b"-----BEGIN CERTIFICATE-----")
+_END = const(b"-----END CERTIFICATE-----")
+
+
+def read(board, name):
+    """The DER of each certificate in the PEM bundle <flash>/certs/<name>,
+    one at a time: a bundle is never read whole into RAM."""
+    path = board.cert(name)
+    if path is None:
+        return
+    body = None
+    with open(path, "rb") as f:
+        for _, line in lines(f, 128):
+            line = line.strip()
+            if line == _BEGIN:
+                body = []
+            elif line == _END and body is not None:
+                yield binascii.a2b_base64(b"".join(body))
+                body = None
+            elif body is not None:
+                body.append(line)
+
+
+def count(board):
+    """How many certificates the bundles hold (SecurityCtrlr.CertificateEntries)."""
+    return sum(1 for _, name in _BUNDLES for _ in read(board, name))
 
 
 def write(board, name, ders):
@@ -38,10 +66,10 @@ def write(board, name, ders):
     count = 0
     with open(temp, "wb") as f:
         for der in ders:
-            f.write(b"-----BEGIN CERTIFICATE-----\n")
+            f.write(_BEGIN + b"\n")
             for at in range(0, len(der), 48):  # 64 base64 characters a line, as PEM has them
                 f.write(binascii.b2a_base64(der[at:at + 48]))
-            f.write(b"-----END CERTIFICATE-----\n")
+            f.write(_END + b"\n")
             count += 1
         sync(f)
     if count:
@@ -98,13 +126,25 @@ def _installed(board, kinds):
     from .x509 import Certificate
     for kind, file in _BUNDLES:
         if kind in kinds:
-            for at, der in enumerate(board.certificates(file)):
+            for at, der in enumerate(read(board, file)):
                 try:
                     yield kind, at, Certificate(der)
                 except ValueError as e:
                     log("certificate", "unreadable", file, at, e)
 
 
+def _then_drop(handler):
+    """The handler, and after it the certificate code it loaded (x509 and
+    what that uses) dropped: the request's code, not the agent's."""
+    def run(*args):
+        try:
+            return handler(*args)
+        finally:
+            unload(*_CRYPTO)
+    return run
+
+
+@_then_drop
 def install(payload, model, board, ws):
     """InstallCertificate (M05): a CA certificate, valid now, whose own
     signature verifies, goes into its bundle. One signed with an algorithm
@@ -134,10 +174,10 @@ def install(payload, model, board, ws):
     if any([have.der == cert.der for _, _, have in _installed(board, (kind,))]):  # each read to the end
         return _answer("Accepted")  # already there: installed once
     limit = (model.characteristics(_SEC, _ENTRIES) or {}).get("maxLimit")
-    if limit is not None and board.certificate_count() >= int(limit):  # M05.FR.06
+    if limit is not None and count(board) >= int(limit):  # M05.FR.06
         return _answer("Rejected", "CertificateEntries", "the store holds its maximum of %s certificates" % limit)
     try:
-        write(board, file, _with(board.certificates(file), cert.der))
+        write(board, file, _with(read(board, file), cert.der))
     except OSError as e:  # M05.FR.03
         return _answer("Failed", "WriteFailed", "the certificate could not be stored: %r" % (e,))
     if kind == _CSMS and ws is not None:
@@ -152,6 +192,7 @@ def _with(ders, extra):
     yield extra
 
 
+@_then_drop
 def installed(payload, board):
     """GetInstalledCertificateIds (M03): the hash data of each certificate of
     the types asked for (all when none are given)."""
@@ -162,6 +203,7 @@ def installed(payload, board):
     return {"status": "Accepted", "certificateHashDataChain": chain}  # M03.FR.03, M03.FR.04
 
 
+@_then_drop
 def delete(payload, model, board, ws):
     """DeleteCertificate (M04): remove the certificate the hash data names,
     unless it is a CSMS root the connection up now depends on (Failed).
@@ -177,7 +219,7 @@ def delete(payload, model, board, ws):
         if kind == _CSMS and _in_use(found[1], model, board, ws):
             return _answer("Failed", "CertificateInUse", "the connection to the CSMS is verified with it")
         try:
-            write(board, file, _without(board.certificates(file), found[0]))
+            write(board, file, _without(read(board, file), found[0]))
         except OSError as e:  # M04.FR.03
             return _answer("Failed", "WriteFailed", "the store could not be rewritten: %r" % (e,))
         log("certificate", "deleted", kind)
