@@ -14,7 +14,6 @@ and hangs up at once sees one attempt per RetryBackOffWaitMinimum at most,
 the OCPP-J floor, never a storm.
 """
 import asyncio
-import json
 
 from . import backoff, clock, variables  # noqa: F401  (variables: ACTIONS, resident)
 from .boot import Registration
@@ -54,7 +53,7 @@ _LINK = const(("csagent.connection", "csagent.migration", "csagent.netprofiles",
 _REPORTS = const("csagent.reports")
 _ON_DEMAND = const((_REPORTS, "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
                     "csagent.ws_handshake", "csagent.tls", "csagent.connection", "csagent.netprofiles",
-                    "csagent.migration", "csagent.security_profile",
+                    "csagent.migration", "csagent.security_profile", "csagent.remote_start",
                     "csagent.certificates", "csagent.firmware_update", "csagent.firmware_slots"))
 
 # One table from each CSMS request this agent handles to its handler:
@@ -74,7 +73,7 @@ ACTIONS = const((
     "SetNetworkProfile netprofile_set.handle payload model board store",  # B09
     "Reset reset.handle payload board store close tasks",  # B11, B12
     "TriggerMessage trigger.handle payload registration connectors",  # F06
-    "RequestStartTransaction boot.start_transaction payload registration",  # B02
+    "RequestStartTransaction remote_start.handle payload registration",  # F01, B02
     "UpdateFirmware firmware_update.handle payload board store events call close tasks",  # L01
     "InstallCertificate certificates.install payload model board ws",  # M05
     "GetInstalledCertificateIds certificates.installed payload board",  # M03
@@ -93,7 +92,7 @@ class Agent:
         model = self.model = DeviceModel(board.defaults, store)
         settings = board.read_json("install.json")  # what a technician left for the first start
         if settings:
-            self.install(settings)
+            borrow("csagent.netprofiles", "install", model, store, settings)
             board.install_done()
         self.tasks = Tasks()  # the agent's own, for as long as it runs
         self.work = None  # the Tasks of the connection up now
@@ -157,17 +156,6 @@ class Agent:
     def report_done(self):
         self._reports = None
         unload(_REPORTS)
-
-    def install(self, settings):
-        """First start: what the technician entered (id, password, CSMS URL)."""
-        from . import netprofiles
-        self.model.apply_install(settings)
-        if settings.get("csms_url"):
-            slot = (netprofiles.priority(self.model) or [0])[0]
-            profile = netprofiles.install_profile(settings)
-            self.store.commit({netprofiles.PREFIX + str(slot): json.dumps(profile)})
-            self.model.set_value(_SEC, _SECURITY_PROFILE, str(profile["securityProfile"]))
-        log("installed", "identity", settings.get("identity"))
 
     def priority_check(self, value):
         """A new NetworkConfigurationPriority's check (migration.py, B10.FR.02)."""

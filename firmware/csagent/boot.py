@@ -14,7 +14,7 @@ import asyncio
 from . import backoff, clock
 from .compat import borrow, const, heap, wait_event
 from .log import log
-from .rpc import CallError, CallFailed
+from .rpc import CallFailed
 
 _COMM = const("OCPPCommCtrlr")
 _HEARTBEAT_INTERVAL = const("HeartbeatInterval")
@@ -23,15 +23,6 @@ _STATION = const("ChargingStation")
 
 REASON_KEY = "_boot/reason"
 _JUMP = const(60)  # seconds the CSMS may move our clock before that is a security event
-
-
-def start_transaction(payload, registration):
-    """This agent starts no transaction. Before Accepted the answer is
-    Rejected (B02: none while Pending, TC_B_02); after, the request is for a
-    charge controller this agent does not have."""
-    if registration.status != "Accepted":
-        return {"status": "Rejected"}
-    raise CallError("NotSupported", "RequestStartTransaction is not supported")
 
 
 class Registration:

@@ -6,9 +6,11 @@ Each slot's NetworkConnectionProfile is kept in the store as JSON under
 import json
 
 from .compat import const
+from .log import log
 
 _COMM = const("OCPPCommCtrlr")
 _PRIORITY = const("NetworkConfigurationPriority")
+_SEC = const("SecurityCtrlr")
 
 PREFIX = "_np/"
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
@@ -37,6 +39,20 @@ def install_profile(settings):
     if settings.get("apn"):
         profile["apn"] = settings["apn"]
     return profile
+
+
+def install(model, store, settings):
+    """First start: what the technician entered (tools/deploy.py's
+    install.json: id, password, CSMS URL and, with a modem, the APN) goes
+    into the device model, and the CSMS URL's profile into the first slot of
+    NetworkConfigurationPriority."""
+    model.apply_install(settings)
+    if settings.get("csms_url"):
+        slot = (priority(model) or [0])[0]
+        profile = install_profile(settings)
+        store.commit({PREFIX + str(slot): json.dumps(profile)})
+        model.set_value(_SEC, "SecurityProfile", str(profile["securityProfile"]))
+    log("installed", "identity", settings.get("identity"))
 
 
 def quote(text):
