@@ -19,7 +19,7 @@ MSS = 1400  # fits a 1500-byte PPP MRU with headers to spare
 IN_FLIGHT = 4096  # the serial line carries ~11 KB/s: a few KB keep it busy
 RTO_S = 3.0
 RETRIES = 6
-WINDOW = 16384
+WINDOW = 2 * 1460  # the board's segments in flight: frames its UART buffer takes whole (boards/common/ppp.py)
 
 
 def checksum(data):

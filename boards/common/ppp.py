@@ -19,6 +19,8 @@ import machine
 import network
 
 from csagent.board_mcu import settle
+from csagent.compat import ticks_diff, ticks_ms
+from csagent.log import log
 from csagent.modem import Modem, ModemError
 from mcu import STABLE_MS
 
@@ -50,10 +52,14 @@ class Ppp:
         if not apn:
             raise OSError(profile["ocppInterface"] + ": the profile has no apn")
         await self._hang_up()
+        start = ticks_ms()
         c = self.config
         if self.uart is None:
-            self.uart = machine.UART(c["uart"], baudrate=c.get("baudrate", 115200),
-                                     tx=c["tx"], rx=c["rx"], rxbuf=1024)
+            # txbuf: lwIP writes a PPP frame whole or not at all, and the
+            # driver waits only ~1 ms for room (timeout_char): frames must
+            # fit; the host's TCP window keeps 2 segments in flight
+            self.uart = machine.UART(c["uart"], baudrate=c.get("baudrate", 115200), tx=c["tx"], rx=c["rx"],
+                                     rxbuf=1024, txbuf=4096)
         modem = Modem(asyncio.StreamReader(self.uart), asyncio.StreamWriter(self.uart, {}),
                       password_first=c.get("password_first", False))
         try:
@@ -62,6 +68,8 @@ class Ppp:
             await modem.dial(apn)
         except ModemError as e:
             raise OSError(e.args[0])
+        log("modem", "dialled in", ticks_diff(ticks_ms(), start), "ms")
+        start = ticks_ms()
         if self.ppp is None:
             self.ppp = network.PPP(self.uart)
         ppp = self.ppp
@@ -74,22 +82,33 @@ class Ppp:
         except OSError:
             self.down()
             raise
+        log("ppp", "up in", ticks_diff(ticks_ms(), start), "ms")
 
     async def _hang_up(self):
         """End the link as PPP should, LCP Terminate-Request first; what is
-        left after CLOSE_MS, or after a failure, down() frees."""
+        left after CLOSE_MS, or after a failure, down() frees. An object
+        lwIP still will not release is detached from the UART and left to
+        the collector (its finaliser then touches no UART): a new one dials."""
         ppp = self.ppp
-        if ppp and ppp.status() in (_CONNECTING, _CONNECTED):
+        if ppp is None:
+            return
+        inactive = lambda: ppp.status() == _INACTIVE  # noqa: E731
+        if ppp.status() in (_CONNECTING, _CONNECTED):
             ppp.disconnect()
-            try:
-                await settle(lambda: ppp.status() == _INACTIVE, CLOSE_MS, 0)
-            except OSError:
-                pass
-        self.down()
+            await _until(inactive)
+        if not inactive():
+            self.down()
+            await _until(inactive)
+        if not inactive():
+            ppp.config(stream=None)
+            self.ppp = None
 
     async def _command_mode(self, modem, uart):
         """A modem still in a data call (PPP dropped, the board reset) takes
-        no AT commands: escape with +++ between guard times and hang up."""
+        no AT commands: escape with +++ between guard times and hang up.
+        What the line holds before each step (the old call's PPP frames, the
+        escape's own OK) is dropped, or it would be read as the next answer."""
+        _drain(uart)
         try:
             await modem.command("AT", timeout_ms=500)
             return
@@ -98,6 +117,7 @@ class Ppp:
         await asyncio.sleep(1.2)
         uart.write(b"+++")
         await asyncio.sleep(1.2)
+        _drain(uart)
         try:
             await modem.command("ATH")
         except ModemError:
@@ -112,6 +132,18 @@ class Ppp:
                 ppp.active(False)  # ESP32
             else:
                 ppp.__del__()  # rp2: what its finaliser does, now
+
+
+async def _until(done):
+    try:
+        await settle(done, CLOSE_MS, 0)
+    except OSError:
+        pass  # the caller looks again
+
+
+def _drain(uart):
+    while uart.any():
+        uart.read()
 
 
 def _failure(ppp):

@@ -239,6 +239,10 @@ function main() {
   process.stdin.on('end', () => end(0, 'stopped'));
   process.on('SIGTERM', () => end(0, 'stopped'));
   process.on('SIGINT', () => end(0, 'stopped'));
+  // a benchmark's probe: the flash operations so far, at once
+  process.on('SIGUSR2', () => {
+    process.stderr.write(`emulator: ${counts.erases} erases, ${counts.programs} programs\n`);
+  });
   // A watchdog that expires resets a real RP2040; rp2040js resets nothing
   // (and spins on the expired alarm), so the emulation ends here, visibly.
   const watchdog = mcu.peripherals[0x40058];
@@ -246,7 +250,9 @@ function main() {
     watchdog.alarm.enable = false;
     // machine.reset() comes this way too (watchdog_reboot); with
     // --reset-exit the host restarts the board on the same flash
-    end(args['reset-exit'] ? Number(args['reset-exit']) : 3, 'the watchdog expired: a real board resets here');
+    const { PC, LR } = mcu.core;
+    end(args['reset-exit'] ? Number(args['reset-exit']) : 3,
+      `the watchdog expired (PC 0x${PC.toString(16)}, LR 0x${LR.toString(16)}): a real board resets here`);
   };
 
   mcu.core.PC = FLASH_BASE;
