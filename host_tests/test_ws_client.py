@@ -196,7 +196,7 @@ def test_echo_large_concurrent_and_client_close(peer, client):
 
 def test_60kb_message_echoed_or_refused_with_1009_when_heap_is_short(peer, client):
     """A message is received once, as bytes, never also copied into a str:
-    a 60 KB echo fits a 128 KB heap; in a 48 KB heap the same message from
+    a 60 KB echo fits a 128 KB heap; in a 56 KB heap the same message from
     the server cannot be held, and it is refused with 1009."""
     port = serve_echo(peer)
     log = client({"url": url(port), "steps": [["send_fill", 60000, "z"], ["recv"], ["close"]]})
@@ -210,7 +210,7 @@ def test_60kb_message_echoed_or_refused_with_1009_when_heap_is_short(peer, clien
         await conn.wait_closed()
         peer.seen.append(("closed", conn.close_code, conn.close_reason))
     port = peer.serve(handler)
-    log = client({"url": url(port), "steps": [["recv"]]}, heap="48K")
+    log = client({"url": url(port), "steps": [["recv"]]}, heap="56K")
     assert closed(1009)(results(log)[1]), log
     assert wait_seen(peer, 2)[1] == ("closed", 1009, "message too big for free memory")
 
