@@ -14,7 +14,7 @@ SCENARIO = r"""
 import sys
 import crypto_vectors as v
 import lfs_ramdisk as rd
-from csagent import certificates
+from csagent import cert_store, certificates
 from csagent.board_base import Board
 from csagent.model import DeviceModel
 from csagent.store import Store
@@ -42,7 +42,7 @@ def delete(der):
 
 def bundles(top):
     board = Board(top + "/board", DEFAULTS)
-    return [[Certificate(der).der for der in certificates.read(board, name)] for name in BUNDLES]
+    return [[Certificate(der).der for der in cert_store.read(board, name)] for name in BUNDLES]
 
 
 # each certificate in one bundle at a time, so a repeated delete has one

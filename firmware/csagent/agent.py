@@ -54,7 +54,7 @@ _REPORTS = const("csagent.reports")
 _ON_DEMAND = const((_REPORTS, "csagent.netprofile_set", "csagent.reset", "csagent.trigger",
                     "csagent.ws_handshake", "csagent.tls", "csagent.connection", "csagent.netprofiles",
                     "csagent.migration", "csagent.security_profile", "csagent.remote_start",
-                    "csagent.certificates", "csagent.firmware_update", "csagent.firmware_slots"))
+                    "csagent.certificates", "csagent.cert_store", "csagent.firmware_update", "csagent.firmware_slots"))
 
 # One table from each CSMS request this agent handles to its handler:
 #   "<action> <module>.<function> <its parameters, in order>"
@@ -108,7 +108,7 @@ class Agent:
         self.rpc = Rpc(self.handler, check, self.registration.gate)
         model.watch(self.changed)
         model.provide(_CLOCK, "DateTime", lambda: clock.iso(board.time()))
-        model.provide(_SEC, "CertificateEntries", lambda: str(borrow("csagent.certificates", "count", board)))
+        model.provide(_SEC, "CertificateEntries", lambda: str(borrow("csagent.cert_store", "count", board)))
         if board.serial():  # boards with a chip id (machine.unique_id) report it
             model.provide(_STATION, _SERIAL_NUMBER, board.serial)
         for evse, connector in board.connectors:

@@ -3,85 +3,26 @@ InstallCertificate, GetInstalledCertificateIds and DeleteCertificate for the
 CSMS roots (which TLS trusts, security profiles 2 and 3) and the
 manufacturer roots (which firmware signing certificates chain to, L01).
 
-The certificates live in the board's PEM bundles (<flash>/certs/, read one
-certificate at a time by read(), rewritten whole aside and renamed over by
-write()). x509 parses each: this module and x509 are loaded for a request
-(or a read of CertificateEntries, count()) only. certificateHashData is
-computed here, on the device.
+The certificates live in the board's PEM bundles (cert_store.py). x509
+parses each: this module and x509 are loaded for a request only.
+certificateHashData is computed here, on the device.
 """
 import binascii
-import os
 from hashlib import sha256
 
-from .board_base import exists
+from .cert_store import BUNDLES, count, read, write
 from .compat import const, unload
 from .log import log
-from .store import lines, sync
 
 _SEC = const("SecurityCtrlr")
 _ENTRIES = const("CertificateEntries")
 _SECURITY_PROFILE = const("SecurityProfile")
 _CSMS = const("CSMSRootCertificate")
-_BUNDLES = const((("CSMSRootCertificate", "csms_root.pem"), ("ManufacturerRootCertificate", "manufacturer_root.pem")))
-_CRYPTO = const(("csagent.x509", "csagent.pubkey", "csagent.der"))  # what x509 loads
-_BEGIN = const(b"-----BEGIN CERTIFICATE-----")
-_END = const(b"-----END CERTIFICATE-----")
-
-
-def read(board, name):
-    """The DER of each certificate in the PEM bundle <flash>/certs/<name>,
-    one at a time: a bundle is never read whole into RAM."""
-    path = board.cert(name)
-    if path is None:
-        return
-    body = None
-    with open(path, "rb") as f:
-        for _, line in lines(f, 128):
-            line = line.strip()
-            if line == _BEGIN:
-                body = []
-            elif line == _END and body is not None:
-                yield binascii.a2b_base64(b"".join(body))
-                body = None
-            elif body is not None:
-                body.append(line)
-
-
-def count(board):
-    """How many certificates the bundles hold (SecurityCtrlr.CertificateEntries)."""
-    return sum(1 for _, name in _BUNDLES for _ in read(board, name))
-
-
-def write(board, name, ders):
-    """Make the bundle <flash>/certs/<name> hold the certificates `ders`
-    gives (DER, an iterable that may read the old bundle); none: the bundle
-    goes. It is written aside and renamed over the old one, which littlefs
-    (and POSIX) does atomically: a power cut leaves the old bundle or the new
-    one, never part of a certificate. OSError when the flash refuses."""
-    folder = board.flash + "/certs"
-    if not exists(folder):
-        os.mkdir(folder)
-    path = folder + "/" + name
-    temp = path + ".new"
-    count = 0
-    with open(temp, "wb") as f:
-        for der in ders:
-            f.write(_BEGIN + b"\n")
-            for at in range(0, len(der), 48):  # 64 base64 characters a line, as PEM has them
-                f.write(binascii.b2a_base64(der[at:at + 48]))
-            f.write(_END + b"\n")
-            count += 1
-        sync(f)
-    if count:
-        os.rename(temp, path)
-    else:
-        os.remove(temp)
-        if exists(path):
-            os.remove(path)
+_LOADED = const(("csagent.cert_store", "csagent.x509", "csagent.pubkey", "csagent.der"))  # what this loads
 
 
 def _bundle(kind):
-    for name, file in _BUNDLES:
+    for name, file in BUNDLES:
         if name == kind:
             return file
     return None
@@ -124,7 +65,7 @@ def _installed(board, kinds):
     certificate of `kinds`; one x509 cannot read (put on at deploy time) is
     left out, and logged."""
     from .x509 import Certificate
-    for kind, file in _BUNDLES:
+    for kind, file in BUNDLES:
         if kind in kinds:
             for at, der in enumerate(read(board, file)):
                 try:
@@ -134,13 +75,13 @@ def _installed(board, kinds):
 
 
 def _then_drop(handler):
-    """The handler, and after it the certificate code it loaded (x509 and
-    what that uses) dropped: the request's code, not the agent's."""
+    """The handler, and after it the code this module loaded (the bundles'
+    and x509's) dropped: the request's code, not the agent's."""
     def run(*args):
         try:
             return handler(*args)
         finally:
-            unload(*_CRYPTO)
+            unload(*_LOADED)
     return run
 
 
@@ -196,7 +137,7 @@ def _with(ders, extra):
 def installed(payload, board):
     """GetInstalledCertificateIds (M03): the hash data of each certificate of
     the types asked for (all when none are given)."""
-    kinds = payload.get("certificateType") or [kind for kind, _ in _BUNDLES]
+    kinds = payload.get("certificateType") or [kind for kind, _ in BUNDLES]
     chain = [{"certificateType": kind, "certificateHashData": hash_data(cert)} for kind, _, cert in _installed(board, kinds)]
     if not chain:
         return {"status": "NotFound"}  # M03.FR.02
@@ -209,7 +150,7 @@ def delete(payload, model, board, ws):
     unless it is a CSMS root the connection up now depends on (Failed).
     The station's own client certificate is never among them (M04.FR.06)."""
     wanted = payload["certificateHashData"]
-    for kind, file in _BUNDLES:
+    for kind, file in BUNDLES:
         found = None
         for _, at, cert in _installed(board, (kind,)):  # read to the end: the bundle is rewritten next
             if found is None and _same(hash_data(cert), wanted):

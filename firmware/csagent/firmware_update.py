@@ -55,7 +55,7 @@ _MOST = const(512 * 1024)  # the largest bundle taken
 _POLL = const(5)  # seconds between checks of a charging session before installing
 # code this module loads while it works, dropped when it is done
 _HELPERS = const(("csagent.firmware_slots", "csagent.http_get", "csagent.tls", "csagent.bundle",
-                  "csagent.certificates", "csagent.x509", "csagent.pubkey", "csagent.der"))
+                  "csagent.cert_store", "csagent.x509", "csagent.pubkey", "csagent.der"))
 
 
 def handle(payload, board, store, events, call, close, tasks):
@@ -92,7 +92,7 @@ def check_certificate(board, pem):
     """None when the PEM's first certificate chains (through the ones after
     it) to an installed ManufacturerRootCertificate and all are valid now;
     else what is wrong, in one line."""
-    from . import certificates, x509
+    from . import cert_store, x509
     now = board.time()
     try:
         chain = [x509.Certificate(der) for der in x509.pem_blocks(pem)][:4]
@@ -107,7 +107,7 @@ def check_certificate(board, pem):
         if chain[0].key is None:
             return "signing certificate key is neither RSA nor EC P-256"
         last = chain[-1]
-        for der in certificates.read(board, _ROOTS):
+        for der in cert_store.read(board, _ROOTS):
             if der == last.der or x509.signed_by(last, x509.Certificate(der)):
                 return None
         return "not issued by an installed ManufacturerRootCertificate"

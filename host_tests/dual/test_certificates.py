@@ -8,7 +8,7 @@ import hashlib
 import os
 
 import crypto_vectors as v
-from csagent import certificates, tls
+from csagent import cert_store, certificates, tls
 from csagent.board_base import Board
 from scratch import with_flash
 from test_model import HOST_DEFAULTS, open_model
@@ -54,7 +54,7 @@ def test_install_list_and_trust(flash):
     assert install(board, model, CSMS, v.RSA_ROOT) == {"status": "Accepted"}
     assert install(board, model, MANUFACTURER, v.EC_ROOT) == {"status": "Accepted"}
     assert install(board, model, CSMS, v.RSA_ROOT) == {"status": "Accepted"}  # again: kept once
-    assert certificates.count(board) == 2
+    assert cert_store.count(board) == 2
     both = listed(board)
     assert both == {"status": "Accepted", "certificateHashDataChain": [
         {"certificateType": CSMS, "certificateHashData": expected_hash("RSA_ROOT")},
@@ -64,7 +64,7 @@ def test_install_list_and_trust(flash):
     # what TLS is given: the bundle's DER (tls.client_context reads it so)
     with open(board.cert("csms_root.pem"), "rb") as f:
         assert tls.pem_to_der(f.read()) == [v.RSA_ROOT]
-    assert list(certificates.read(board, "manufacturer_root.pem")) == [v.EC_ROOT]
+    assert list(cert_store.read(board, "manufacturer_root.pem")) == [v.EC_ROOT]
 
 
 @with_flash
@@ -85,7 +85,7 @@ def test_what_is_not_a_valid_root_is_rejected(flash):
     assert install(board, model, CSMS, v.RSA_ROOT)["statusInfo"]["additionalInfo"] == "expired"
     board.set_time(v.RSA_ROOT_FACTS["not_before"] - 1)
     assert install(board, model, CSMS, v.RSA_ROOT)["statusInfo"]["additionalInfo"] == "not valid yet"
-    assert certificates.count(board) == 0 and board.cert("csms_root.pem") is None
+    assert cert_store.count(board) == 0 and board.cert("csms_root.pem") is None
 
 
 @with_flash
@@ -102,7 +102,7 @@ def test_certificate_entries_limit(flash):
     answer = install(board, model, CSMS, v.RSA_ROOT)
     assert answer["status"] == "Rejected" and answer["statusInfo"]["reasonCode"] == "CertificateEntries"
     assert install(board, model, MANUFACTURER, v.EC_ROOT) == {"status": "Accepted"}  # the same one: no new entry
-    assert certificates.count(board) == 1
+    assert cert_store.count(board) == 1
 
 
 @with_flash
@@ -125,7 +125,7 @@ def test_delete(flash):
     assert listed(board) == {"status": "Accepted", "certificateHashDataChain": [
         {"certificateType": MANUFACTURER, "certificateHashData": ec}]}
     assert certificates.delete({"certificateHashData": ec}, model, board, None) == {"status": "Accepted"}
-    assert certificates.count(board) == 0
+    assert cert_store.count(board) == 0
 
 
 class Link:
@@ -166,11 +166,11 @@ def test_a_failed_write_is_failed_and_keeps_the_bundle(flash):
         raise OSError(28)  # ENOSPC after one certificate went out
 
     try:
-        certificates.write(board, "csms_root.pem", torn())
+        cert_store.write(board, "csms_root.pem", torn())
         assert False, "the error must reach the caller"
     except OSError:
         pass
-    assert list(certificates.read(board, "csms_root.pem")) == [v.RSA_ROOT]  # untouched
+    assert list(cert_store.read(board, "csms_root.pem")) == [v.RSA_ROOT]  # untouched
     os.mkdir(board.flash + "/certs/manufacturer_root.pem.new")  # the temp name is taken: the write fails
     answer = install(board, model, MANUFACTURER, v.EC_ROOT)
     assert answer["status"] == "Failed" and answer["statusInfo"]["reasonCode"] == "WriteFailed"  # M05.FR.03
@@ -199,7 +199,7 @@ def test_mangled_certificates_get_an_answer(flash):
         answer = install(board, model, MANUFACTURER, mangled)
         assert answer["status"] in ("Accepted", "Rejected"), (mangled, answer)
         if answer["status"] == "Accepted":
-            assert list(certificates.read(board, "manufacturer_root.pem")) == [v.EC_ROOT], mangled
+            assert list(cert_store.read(board, "manufacturer_root.pem")) == [v.EC_ROOT], mangled
     for round in range(50):
         noise = binascii.hexlify(os.urandom(40)).decode()
         data = {"hashAlgorithm": "SHA256", "issuerNameHash": noise[:64], "issuerKeyHash": noise[16:80],
