@@ -14,7 +14,8 @@ $(READY): requirements-dev.txt
 run: $(READY)
 	$(BIN)/python tools/demo.py
 
-test: $(READY)
+# the emulator's own tests (host_tests/test_emulator_uart.py) need rp2040js
+test: $(READY) emulator
 	$(BIN)/python -m pytest host_tests
 
 # each fuzz target (fuzz/targets.py) under atheris for FUZZ_SECONDS, from its

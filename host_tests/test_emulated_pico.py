@@ -6,17 +6,21 @@ unit tests (host_tests/dual) on the board's single-precision floats.
 `make firmware-test` runs this with CSAGENT_PICOW naming the image; `make
 test` skips it (slow, and it needs the image, node and rp2040js).
 """
+import asyncio
 import json
 import os
 import re
 import shutil
 import subprocess
+import threading
 
 import pytest
 
 import build
+import cellmodem
 import deploy
 import emulator
+import picow
 from conftest import ROOT
 
 FIRMWARE = os.environ.get("CSAGENT_PICOW")
@@ -141,6 +145,62 @@ def test_agent_heap_where_it_needs_the_network(tmp_path):
     assert m, out
     used, free = int(m.group(4)), int(m.group(5))
     assert used > 0 and free > 0
+
+
+REDIALS = """import asyncio, gc
+from ppp import Ppp
+link = Ppp(%(uart)r)
+profile = {"ocppInterface": "Wireless1", "apn": %(apn)r}
+async def main():
+    for i in range(%(n)d):
+        await link.up(profile)
+        gc.collect()
+        print('up', i, link.ppp.isconnected(), gc.mem_free())
+    await link._hang_up()
+    print('down', link.ppp.status())
+asyncio.run(main())
+"""
+
+
+def test_ppp_redials_without_a_leak(tmp_path):
+    """network.PPP as v1.28's rp2 port has it, through boards/common/ppp.py:
+    up, hung up (LCP Terminate), dialled again, many times over, against the
+    modem played on the host; the free heap stays where it was and lwIP
+    gives its PCB back each time (else the next connect fails)."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    image = emulator.make_fs_image(str(tree), str(tmp_path / "fs.img"))
+    log = []
+    ready = threading.Event()
+    box = {}
+
+    def serve():
+        async def go():
+            box["server"] = await cellmodem.ModemServer(log=log.append).start()
+            box["loop"] = asyncio.get_running_loop()
+            box["stop"] = asyncio.Event()
+            ready.set()
+            await box["stop"].wait()
+            await box["server"].stop()
+        asyncio.run(go())
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    try:
+        with emulator.Pico(FIRMWARE, fs=image, uart0=box["server"].port) as pico:
+            pico.raw_repl()
+            out = pico.eval_ok(REDIALS % {"uart": picow.MODEM_UART, "apn": picow.TEST_APN, "n": 6}, timeout=600)
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(30)
+    print(out)
+    ups = re.findall(r"^up (\d) True (\d+)", out, re.M)
+    assert len(ups) == 6, out
+    free = [int(f) for _, f in ups]
+    assert max(free[1:]) - min(free[1:]) < 1024, free  # the first dial makes the UART and the PPP object
+    assert "down 0" in out, out
+    assert sum(line == "PPP up" for line in log) == 6, log
+    assert sum(line == "PPP terminated by the board" for line in log) >= 5, log
 
 
 def dual_tree(tree):

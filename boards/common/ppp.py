@@ -8,8 +8,9 @@ connect() until lwIP's PCB is freed; connect(security=, user=, key=),
 disconnect(), isconnected(), status(): 0 inactive, 3 connecting, 4
 connected, below 0 lwIP's error after the link failed. disconnect() ends a
 link that is up or coming up, and frees the PCB once LCP has terminated;
-after a failure only the finaliser frees it: ESP32 keeps it as the
-deprecated active(False), rp2 has no active() and its __del__ does it.
+the finaliser frees it at once (a running link) or after a failure: ESP32
+keeps it as the deprecated active(False), rp2 has no active() and its
+__del__ does it.
 One PPP object is kept per UART: a second one's finaliser, run by a later
 collection, would take the UART's interrupt from the first.
 """
@@ -85,15 +86,19 @@ class Ppp:
         log("ppp", "up in", ticks_diff(ticks_ms(), start), "ms")
 
     async def _hang_up(self):
-        """End the link as PPP should, LCP Terminate-Request first; what is
-        left after CLOSE_MS, or after a failure, down() frees. An object
-        lwIP still will not release is detached from the UART and left to
-        the collector (its finaliser then touches no UART): a new one dials."""
+        """Free the link before a dial. A running link is dropped at once (lwIP's
+        carrier-lost close): a graceful LCP close waits for the modem's
+        Terminate-Ack on lwIP's timers, which the rp2 port stops once no TCP
+        socket is open and no link is up, so after a lost carrier it never
+        ended, and kept lwIP's only PPP PCB. The modem is taken back with
+        +++ and ATH anyway. A link still negotiating gets disconnect(); an
+        object lwIP will not release is detached from the UART and left to
+        the collector (its finaliser then touches no UART)."""
         ppp = self.ppp
         if ppp is None:
             return
         inactive = lambda: ppp.status() == _INACTIVE  # noqa: E731
-        if ppp.status() in (_CONNECTING, _CONNECTED):
+        if ppp.status() == _CONNECTING:
             ppp.disconnect()
             await _until(inactive)
         if not inactive():
