@@ -106,11 +106,18 @@ class CellModem(FakeModem):
         user = creds[0] if creds else ""
         self.log("dialled APN %s, CGAUTH %s%s" % (apn, AUTH_NAMES.get(prot) or "NONE",
                                                  " user " + user if user else ""))
-        auth = AUTH_NAMES.get(prot) if self.ppp_auth is None else AUTH_NAMES.get(("NONE", "PAP", "CHAP").index(self.ppp_auth))
+        wanted = AUTH_NAMES.get(prot) if self.ppp_auth is None else self.ppp_auth
+        auth = None if wanted in (None, "NONE") else wanted
         self.relay = Relay(lambda pkt: self.ppp.send_ip(pkt), self.log)
-        self.ppp = PppPeer(self.send, self.relay.receive, self._ppp_event, auth, self.credentials)
+        self.ppp = PppPeer(self._data, self.relay.receive, self._ppp_event, auth, self.credentials)
         self.call_up = True
         self.ppp.start(time.monotonic())
+
+    def _data(self, data):
+        """PPP's bytes reach the board only in data mode: after +++ the
+        call is up but the line carries AT commands."""
+        if self.online:
+            self.send(data)
 
     def _ppp_event(self, what):
         self.log("PPP " + what)
