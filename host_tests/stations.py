@@ -19,6 +19,10 @@ FIRMWARE = os.environ.get("CSAGENT_MICROPYTHON")
 FIRMWARE_HEAP = os.environ.get("CSAGENT_HEAP")
 if FIRMWARE and not FIRMWARE_HEAP:
     raise RuntimeError("CSAGENT_MICROPYTHON wants CSAGENT_HEAP (e.g. 48K) beside it")
+# make firmware-test: CSAGENT_RUNTIME=picow runs every MicroPython station on
+# the emulated Pico W over its dialled link (tools/station.py --runtime picow);
+# what a board has no use for (heap, ROMFS, another unix port) is left out
+RUNTIME = os.environ.get("CSAGENT_RUNTIME")
 
 
 class StationProcess:
@@ -29,6 +33,8 @@ class StationProcess:
                  defaults=None):
         self.state = str(state)
         self.env = dict(os.environ, CSAGENT_DEFAULTS=str(defaults)) if defaults else None
+        if RUNTIME and runtime == "micropython":
+            runtime, heap, romfs, unix_port, micropython = RUNTIME, None, False, None, None
         self.args = ["--csms", csms_url, "--id", station_id, "--state", self.state, "--runtime", runtime]
         if password:
             self.args += ["--password", password]

@@ -11,7 +11,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ORDER = ("agent", "roundtrip", "validate", "store", "model", "reports", "scenario", "tls", "verify", "reconnect", "fleet",
-         "firmware_update", "picow")
+         "firmware_update", "picow_link")
 
 
 def main(names):

@@ -216,7 +216,7 @@ def run():
         % ws["speed"],
         "| the same over the wss:// session | %.2f |" % wss["speed"],
         "",
-        "Reproduce: `make bench` (this section: bench/picow.py; it builds the picow image first).",
+        "Reproduce: `make bench` (this section: bench/picow_link.py; it builds the picow image first).",
     ])
 
 
