@@ -14,7 +14,7 @@ Targets (TARGETS):
   validate  csagent.validate against jsonschema on the official schemas
   store     a program of commits, reloads, bit flips, power cuts and
             foreign lines against csagent.store
-  modem     csagent.modem dialling and reading identifiers from a modem
+  modem     csagent.board_modem dialling and reading identifiers from a modem
             that answers with the input's lines
   values    csagent.values limits and value checks
 """
@@ -449,7 +449,7 @@ def modem(data):
     """Byte 0 picks the profile; the rest are the modem's lines. Dialling
     ends in success or ModemError, and info() gives ASCII-digit identifiers
     of 6 to 20 digits."""
-    from csagent.modem import Modem, ModemError
+    from csagent.board_modem import Modem, ModemError
     if not data:
         return
     profile = {"apn": "internet", "apnAuthentication": ("NONE", "PAP", "CHAP", "AUTO")[data[0] & 3],

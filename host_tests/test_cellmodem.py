@@ -1,5 +1,5 @@
 """The modem played on the host (tools/cellmodem.py, ppp_peer.py, user_tcp.py):
-the agent's own dialer (csagent.modem) against it over a loopback TCP line,
+the agent's own dialer (csagent.board_modem) against it over a loopback TCP line,
 PPP negotiated frame by frame, TCP relayed to a real server on 127.0.0.1.
 The emulated Pico W runs all of it against lwIP (test_emulated_pico.py)."""
 import asyncio
@@ -15,7 +15,7 @@ import cellmodem
 import ppp_peer
 import user_tcp
 from conftest import ROOT
-from csagent.modem import Modem, ModemError
+from csagent.board_modem import Modem, ModemError
 from ppp_peer import CHAP, CONF_ACK, CONF_NAK, CONF_REQ, IPCP, LCP, PAP, Deframer, frame, option, packet
 
 SECRET = "apn-secret-42"

@@ -32,7 +32,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
 import build  # noqa: E402
-from csagent.modem import ModemError, _string  # noqa: E402
+from csagent.board_modem import ModemError, at_string  # noqa: E402
 from csagent.variables import check_value  # noqa: E402
 
 BOARDS = ("esp32", "rp2040")
@@ -163,7 +163,7 @@ def modem_uart(text):
 
 
 def check_apn(p, args):
-    """The APN options as the agent's dialer takes them (csagent.modem):
+    """The APN options as the agent's dialer takes them (csagent.board_modem):
     refused here rather than at every dial on the board."""
     apn_given = [o for o in ("apn_user", "apn_password", "apn_auth", "sim_pin") if getattr(args, o) is not None]
     if apn_given and not args.apn:
@@ -180,7 +180,7 @@ def check_apn(p, args):
         p.error("--sim-pin wants 4 to 8 digits")
     for option in ("apn", "apn_user", "apn_password"):
         try:
-            _string("--" + option.replace("_", "-"), getattr(args, option))
+            at_string("--" + option.replace("_", "-"), getattr(args, option))
         except ModemError as e:
             p.error(str(e))
 

@@ -22,7 +22,7 @@ import network
 from csagent.board_mcu import settle
 from csagent.compat import ticks_diff, ticks_ms
 from csagent.log import log
-from csagent.modem import Modem, ModemError
+from csagent.board_modem import Modem, ModemError
 from mcu import STABLE_MS
 
 PPP_MS = 30000  # LCP, authentication and IPCP after CONNECT
@@ -34,7 +34,7 @@ _CONNECTED = 4
 
 class Ppp:
     """A cellular modem on a UART: AT commands dial the profile's APN
-    (csagent.modem), then network.PPP carries IP over the same UART.
+    (csagent.board_modem), then network.PPP carries IP over the same UART.
     config: {"uart", "tx", "rx"[, "baudrate", "password_first"]}
     (modem.json on the board, tools/deploy.py --modem)."""
 

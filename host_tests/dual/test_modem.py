@@ -4,7 +4,7 @@ MicroPython unix port."""
 import asyncio
 import sys
 
-from csagent.modem import Modem, ModemError
+from csagent.board_modem import Modem, ModemError
 
 HOST_TESTS = __file__.rsplit("/", 2)[0]
 if HOST_TESTS not in sys.path:

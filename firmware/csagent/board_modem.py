@@ -1,5 +1,7 @@
-"""Cellular modem dialer: the AT commands (3GPP TS 27.007) that bring up a
-data call with the APN of the active NetworkConnectionProfile (B09, B10).
+"""For the boards with a cellular modem (boards/common/ppp.py): the dialer,
+the AT commands (3GPP TS 27.007) that bring up a data call with the APN of
+the active NetworkConnectionProfile (B09, B10). Like board_base and
+board_mcu it serves the boards: a board imports it, the agent does not.
 
 After CONNECT the stream carries PPP and the board hands it to network.PPP.
 Nothing here logs, and no ModemError text carries apnPassword or simPin:
@@ -39,7 +41,7 @@ def _name(cmd):
     return cmd
 
 
-def _string(field, value):
+def at_string(field, value):
     """`value` as a quoted AT string parameter. A double quote or backslash
     (the 27.007 escape) would change the value, control and non-ASCII
     characters are not IRA: refuse them rather than send something else."""
@@ -113,9 +115,9 @@ class Modem:
         auth = _AUTH.get(apn.get("apnAuthentication"))
         if auth is None:
             raise ModemError("apnAuthentication is not CHAP, PAP, NONE or AUTO")
-        context = 'AT+CGDCONT=%d,"IP",%s' % (cid, _string("apn", apn.get("apn")))
-        user = _string("apnUserName", apn.get("apnUserName"))
-        password = _string("apnPassword", apn.get("apnPassword"))
+        context = 'AT+CGDCONT=%d,"IP",%s' % (cid, at_string("apn", apn.get("apn")))
+        user = at_string("apnUserName", apn.get("apnUserName"))
+        password = at_string("apnPassword", apn.get("apnPassword"))
         operator = self._operator_command(apn)
         pin = apn.get("simPin")
         if pin is not None:
