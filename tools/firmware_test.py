@@ -3,7 +3,9 @@ suite with every station on the 32-bit unix build, the agent frozen in it,
 at the smallest heaps BENCHMARKS.md reports for that build plus a margin:
 the ws:// tests at the whole scenario's, the wss:// tests at a TLS session's;
 then the Pico W image on the emulated RP2040 (host_tests/test_emulated_pico.py)
-and as a station on a dialled cellular link (host_tests/test_picow_station.py).
+and as a station on a dialled cellular link (host_tests/test_picow_station.py,
+test_picow_firmware_update.py, and test_e2e_variables.py unchanged through
+tools/station.py --runtime picow).
 
   firmware_test.py [--heap BYTES] [--tls-heap BYTES] [pytest arguments...]
 
@@ -78,8 +80,14 @@ def main(argv=None):
     print("the Pico W image on the emulated RP2040, and as a station over a dialled cellular link", flush=True)
     env = dict(os.environ, CSAGENT_PICOW=images["picow"])
     code |= subprocess.run([sys.executable, "-m", "pytest", "-q"] + [
-        os.path.join(ROOT, "host_tests", t) for t in ("test_emulated_pico.py", "test_picow_station.py")]
+        os.path.join(ROOT, "host_tests", t) for t in ("test_emulated_pico.py", "test_picow_station.py",
+                                                      "test_picow_firmware_update.py")]
         + pytest_args, cwd=ROOT, env=env).returncode
+    # A suite written against tools/station.py's contract, unchanged, with every station on the board
+    print("test_e2e_variables.py with tools/station.py --runtime picow", flush=True)
+    env = dict(os.environ, CSAGENT_RUNTIME="picow")
+    code |= subprocess.run([sys.executable, "-m", "pytest", "-q", os.path.join(ROOT, "host_tests",
+                            "test_e2e_variables.py")] + pytest_args, cwd=ROOT, env=env).returncode
     return code
 
 
