@@ -10,6 +10,7 @@ long: a peer that closes early, stalls, or sends more fails with HttpError.
 import asyncio
 
 from .compat import const
+from .values import digits
 
 CHUNK = const(512)
 _MAX_LINE = const(512)
@@ -31,7 +32,7 @@ def parse_url(url):
     cut = rest.find("/")
     netloc, path = (rest, "/") if cut < 0 else (rest[:cut], rest[cut:])
     host, _, port = netloc.rpartition(":") if netloc.count(":") == 1 else (netloc, "", "")
-    if "@" in netloc or not host or (port and not port.isdigit()) or " " in path:
+    if "@" in netloc or not host or (port and not digits(port)) or " " in path:
         raise HttpError("bad host, port or path in location")
     return secure, host, int(port) if port else (443 if secure else 80), path
 

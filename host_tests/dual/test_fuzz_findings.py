@@ -107,3 +107,10 @@ def test_a_csms_url_port_with_a_digit_of_another_script():
         assert "port" in str(e)
     else:
         raise AssertionError("a port of other digits was taken")
+    from csagent.http_get import HttpError, parse_url as parse_location
+    try:
+        parse_location("http://127.0.0.1:8\u00b2/fw.bin")  # the same in an UpdateFirmware location
+    except HttpError:
+        pass
+    else:
+        raise AssertionError("a location port of other digits was taken")
