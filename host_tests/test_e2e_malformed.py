@@ -10,6 +10,7 @@ from websockets.asyncio.server import serve
 from malformed import malformed_cases
 from stations import StationProcess, run
 
+LARGEST = 4096  # the largest request the station takes whole: the host board's BytesPerMessage
 VALID = [2, "ok", "GetVariables", {"getVariableData": [
     {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}]
 
@@ -87,7 +88,10 @@ def test_schema_violations_get_the_mapped_codes(tmp_path):
     async def body(csms, station):
         await asyncio.wait_for(csms.ready.wait(), 20)
         for n, (action, payload, code) in enumerate(malformed_cases()):
-            answer = await csms.ask(json.dumps([2, "v%d" % n, action, payload]))
+            frame = json.dumps([2, "v%d" % n, action, payload])
+            if len(frame.encode()) > LARGEST:  # not read whole: answered from its start (connection.py)
+                code = "FormatViolation"
+            answer = await csms.ask(frame)
             assert answer[:3] == [4, "v%d" % n, code], (action, payload, answer)
             assert len(answer[3]) <= 255 and answer[4] == {}
         answer = await csms.ask(json.dumps(VALID))

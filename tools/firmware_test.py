@@ -66,11 +66,12 @@ def main(argv=None):
     except firmware.BuildError as e:
         sys.stderr.write("firmware_test.py: error: %s\n" % e)
         return 1
-    tls = os.path.join(ROOT, "host_tests", "test_e2e_tls.py")
-    plain = [t for t in sorted(glob.glob(os.path.join(ROOT, "host_tests", "test_e2e_*.py"))) if t != tls]
+    # the suites whose stations go on TLS (security profile 2) run at a TLS session's heap
+    tls = [os.path.join(ROOT, "host_tests", t) for t in ("test_e2e_tls.py", "test_e2e_certificates.py")]
+    plain = [t for t in sorted(glob.glob(os.path.join(ROOT, "host_tests", "test_e2e_*.py"))) if t not in tls]
     plain.append(os.path.join(ROOT, "host_tests", "test_firmware.py"))
     code = 0
-    for tests, heap in ((plain, heaps[0]), ([tls], heaps[1])):
+    for tests, heap in ((plain, heaps[0]), (tls, heaps[1])):
         print("end-to-end on %s, heap %d KB: %s" % (os.path.relpath(images["unix32"], ROOT), heap // 1024,
                                                    " ".join(os.path.basename(t) for t in tests)), flush=True)
         env = dict(os.environ, CSAGENT_MICROPYTHON=images["unix32"], CSAGENT_HEAP=str(heap))

@@ -25,7 +25,6 @@ _DDC = const("DeviceDataCtrlr")
 _MESSAGE_TIMEOUT = const("MessageTimeout")
 _PING_INTERVAL = const("WebSocketPingInterval")
 _SEC = const("SecurityCtrlr")
-_LARGEST_CERTIFICATE_REQUEST = const(7168)
 
 GOOD_PASSWORD = "_auth/accepted"
 # What a TLS handshake error says (CPython's ssl, MicroPython's mbedTLS) -> its event
@@ -94,13 +93,11 @@ class _Attempt:
             ws = await self._connect(url, identity, password, ssl, profile)
         if password and password != accepted:
             self.store.commit({GOOD_PASSWORD: password})
-        # The largest request we take whole: a larger one is answered, not buffered. That is the
-        # largest BytesPerMessage we declare (their handlers check each), or the largest valid
-        # certificate request: an InstallCertificate (5,500 characters of PEM) or an UpdateFirmware
-        # (its signing certificate, location and signature) comes to about 7 KB.
-        ws.soft_limit = max([_LARGEST_CERTIFICATE_REQUEST] + [
-            model.int_value(_DDC, _BYTES_PER_MESSAGE, 0, var_instance=i) for i in ("GetReport", "GetVariables",
-                                                                                   "SetVariables")])
+        # The largest request we declare we take: a larger one is answered (FormatViolation),
+        # not buffered. A certificate request fits it: a CSMS root's or a signing certificate's
+        # PEM is 1 to 2 KB, though the schemas allow 5,500 characters.
+        ws.soft_limit = max(model.int_value(_DDC, _BYTES_PER_MESSAGE, 0, var_instance=i)
+                            for i in ("GetReport", "GetVariables", "SetVariables"))
         security_profile.connected(model, self.events, sp)
         log("connected", url, "slot", slot, "security profile", sp)
         return ws
