@@ -37,6 +37,10 @@ SLOW = {
     "test_certificates": {"test_mangled_certificates_get_an_answer": "about 115 s"},
     "test_pubkey": {"test_rsa_flipped_bits_are_refused": "about 80 s"},
     "test_x509": {"test_changed_bytes_parse_or_are_value_errors": "about 50 s"},
+    "test_store_rot": {
+        "test_each_slot_rotted_in_turn": "minutes: a store reloaded after each of 32 rotted slots",
+        "test_each_base_line_rotted_in_turn": "minutes: a store reloaded after each rotted base-log line",
+    },
     "test_store": {
         "test_compaction": "443 s",
         "test_torn_fold": "338 s",
