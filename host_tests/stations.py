@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 from csms import Csms  # noqa: E402,F401  (tools/csms.py)
 
 STATION_PY = os.path.join(ROOT, "tools", "station.py")
+STARTUP = 1.0  # seconds station.py may take to start its interpreter and take signals
 # make firmware-test: every MicroPython station runs the agent frozen in this
 # binary (the 32-bit unix build) at this heap, whatever heap or ROMFS the test
 # chose for the 64-bit port's .mpy files
@@ -54,6 +55,7 @@ class StationProcess:
         self.install = dict(install, identity=station_id, password=password, csms_url=csms_url) if install else None
         self.log_path = self.state + ".log"
         self.proc = None
+        self.started = 0.0
 
     async def start(self):
         if self.install is not None and not os.path.exists(os.path.join(self.state, "store")):
@@ -64,9 +66,14 @@ class StationProcess:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, STATION_PY, *self.args, stdout=self._log, stderr=self._log,
             stdin=asyncio.subprocess.DEVNULL, env=self.env)
+        self.started = asyncio.get_running_loop().time()
         return self
 
     async def stop(self, timeout=10):
+        # station.py takes SIGTERM once its interpreter is up: a stop sent
+        # sooner (a test that stops a station it has just started, on a loaded
+        # machine) would kill it (-15) rather than stop it
+        await asyncio.sleep(max(0, self.started + STARTUP - asyncio.get_running_loop().time()))
         if self.proc and self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -184,7 +184,20 @@ def _wait(child, stopping):
 
 
 def main(argv=None):
+    # A stop may come at once (a test's teardown): take it before anything else.
+    children = []
+    stopping = []
+
+    def stop(signum, frame):
+        stopping.append(signum)
+        if children and children[-1].poll() is None:
+            children[-1].send_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     args = parse(argv)
+    if stopping:
+        return 0
     if args.runtime == "picow":
         import asyncio
         import picow
@@ -195,18 +208,9 @@ def main(argv=None):
             return 1
     prepare_flash(args)
     cmd, env = command(args)
-    child = None
-    stopping = []
-
-    def stop(signum, frame):
-        stopping.append(signum)
-        if child and child.poll() is None:
-            child.send_signal(signal.SIGINT)
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    while True:
+    while not stopping:
         child = subprocess.Popen(cmd, env=env)
+        children[:] = [child]
         code = _wait(child, stopping)
         if code == RESET_EXIT and not stopping:
             sys.stderr.write("station.py: board reset, starting again\n")
