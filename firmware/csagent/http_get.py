@@ -9,8 +9,7 @@ long: a peer that closes early, stalls, or sends more fails with HttpError.
 """
 import asyncio
 
-from .compat import const
-from .values import digits
+from .compat import borrow, const
 
 CHUNK = const(512)
 _MAX_LINE = const(512)
@@ -22,19 +21,16 @@ class HttpError(Exception):
 
 
 def parse_url(url):
-    """(secure, host, port, path) of an http:// or https:// URL."""
-    if url.startswith("https://"):
-        secure, rest = True, url[8:]
-    elif url.startswith("http://"):
-        secure, rest = False, url[7:]
-    else:
-        raise HttpError("location must be an http:// or https:// URL")
-    cut = rest.find("/")
-    netloc, path = (rest, "/") if cut < 0 else (rest[:cut], rest[cut:])
-    host, _, port = netloc.rpartition(":") if netloc.count(":") == 1 else (netloc, "", "")
-    if "@" in netloc or not host or (port and not digits(port)) or " " in path:
-        raise HttpError("bad host, port or path in location")
-    return secure, host, int(port) if port else (443 if secure else 80), path
+    """(secure, host, port, path) of an http:// or https:// URL, split as a
+    WebSocket URL is (ws_handshake.split_url, borrowed for the moment), with
+    no user info and no space in the path."""
+    try:
+        secure, host, port, path = borrow("csagent.ws_handshake", "split_url", url, "http", "https")
+    except ValueError as e:
+        raise HttpError("location: " + e.args[0])
+    if "@" in host or " " in path:
+        raise HttpError("location: user info or a space in URL")
+    return secure, host, port, path
 
 
 async def _read(reader, n, timeout):
@@ -67,7 +63,8 @@ async def get(url, sink, ssl=None, timeout=15, most=1 << 20):
                 asyncio.open_connection(host, port, ssl=ssl if secure else None), timeout)
             default = 443 if secure else 80
             writer.write(("GET %s HTTP/1.1\r\nHost: %s%s\r\nConnection: close\r\n\r\n"
-                          % (path, host, "" if port == default else ":%d" % port)).encode())
+                          % (path, "[%s]" % host if ":" in host else host,
+                             "" if port == default else ":%d" % port)).encode())
             await asyncio.wait_for(writer.drain(), timeout)
             status = (await _line(reader, timeout)).split()
             if len(status) < 2 or status[1] != b"200":

@@ -1,7 +1,7 @@
 """Opening a WebSocket (RFC 6455 section 4): URL parsing, the TCP and TLS
 connection, the HTTP upgrade request and every check on the server's answer.
-Loaded for a connection attempt only: its code needs no heap while the link
-is up.
+Loaded for a connection attempt only (and by http_get for a moment, to
+split a URL): its code needs no heap while the link is up.
 
 Errors say what failed in one line and never contain the password.
 """
@@ -58,12 +58,23 @@ async def _open(made, host, port, path, ssl, subprotocol, user, password, settin
 
 def parse_url(url):
     """(secure, host, port, path) of a ws:// or wss:// URL."""
-    if url.startswith("wss://"):
-        secure, rest = True, url[6:]
-    elif url.startswith("ws://"):
-        secure, rest = False, url[5:]
+    try:
+        return split_url(url, "ws", "wss")
+    except ValueError as e:
+        raise WebSocketError(e.args[0])
+
+
+def split_url(url, plain, secure):
+    """(secure, host, port, path) of a `plain`:// or `secure`:// URL (ws and
+    wss here, http and https for http_get, which borrows it): port 80 or 443
+    unless given, path "/" unless given, an IPv6 host in brackets. ValueError
+    for another scheme, no host, or a port not all ASCII digits."""
+    if url.startswith(secure + "://"):
+        is_secure, rest = True, url[len(secure) + 3:]
+    elif url.startswith(plain + "://"):
+        is_secure, rest = False, url[len(plain) + 3:]
     else:
-        raise WebSocketError("URL must start with ws:// or wss://")
+        raise ValueError("URL must start with %s:// or %s://" % (plain, secure))
     cut = rest.find("/")
     netloc, path = (rest, "/") if cut < 0 else (rest[:cut], rest[cut:])
     if netloc.startswith("["):  # IPv6 literal
@@ -73,8 +84,8 @@ def parse_url(url):
         colon = netloc.find(":")
         host, port = (netloc, "") if colon < 0 else (netloc[:colon], netloc[colon + 1:])
     if not host or (port and not digits(port)):
-        raise WebSocketError("bad host or port in URL")
-    return secure, host, int(port) if port else (443 if secure else 80), path
+        raise ValueError("bad host or port in URL")
+    return is_secure, host, int(port) if port else (443 if is_secure else 80), path
 
 
 def accept_key(key):
