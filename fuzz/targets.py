@@ -22,6 +22,7 @@ import asyncio
 import binascii
 import json
 import os
+import sys
 
 try:  # CPython only: the oracles
     import decimal
@@ -35,6 +36,11 @@ except ImportError:
 from csagent import validate as _validate
 from csagent.store import Store, StoreError
 from csagent.values import DATA_TYPES, check_value, limit
+
+_DUAL = __file__.rsplit("/", 2)[0] + "/host_tests/dual"  # the dual tests' streams.py
+if _DUAL not in sys.path:
+    sys.path.append(_DUAL)
+from streams import Feed  # noqa: E402
 
 CODES = ("FormatViolation", "TypeConstraintViolation", "OccurrenceConstraintViolation",
          "PropertyConstraintViolation")
@@ -94,25 +100,6 @@ def _text(data):
 # --- ws: the WebSocket reader -------------------------------------------
 
 
-class _Feed:
-    """The server's side of the stream: the input's bytes, then EOF."""
-
-    def __init__(self, data):
-        self.data = data
-        self.at = 0
-
-    async def read(self, n):
-        part = self.data[self.at:self.at + n]
-        self.at += len(part)
-        return part
-
-    async def readexactly(self, n):
-        part = await self.read(n)
-        if len(part) < n:
-            raise EOFError
-        return part
-
-
 class _Sink:
     """Where the client's frames (pongs, its close) go: nowhere."""
 
@@ -138,7 +125,7 @@ def ws(data):
         return
     max_frame = (64, 1024, 65536, 16)[data[0] & 3]
     soft_limit = (0, 0, 100, 2000)[data[0] >> 2 & 3]
-    sock = WebSocket(_Feed(data[1:]), _Sink(), max_frame, 0.5, 0)
+    sock = WebSocket(Feed(data[1:]), _Sink(), max_frame, 0.5, 0)
     sock.soft_limit = soft_limit
 
     async def read_all():

@@ -12,6 +12,7 @@ from csagent.validate import check
 from csagent.ws import WebSocket, encode_header
 from csagent.values import check_value, limit
 from scratch import with_flash
+from streams import Feed
 from test_modem import FakeModem, failure, info, profile
 
 TEN_DIGITS = "2024-01-01T00:00:00.1234567890Z"
@@ -75,28 +76,11 @@ def test_model_with_a_huge_limit_loads(flash):
     assert model.value("Ctrl", "X") == "12345678901234567890.5"
 
 
-class _Bytes:
-    """A server's stream that has sent `data`."""
-
-    def __init__(self, data):
-        self.data = data
-
-    async def read(self, n):
-        part, self.data = self.data[:n], self.data[n:]
-        return part
-
-    async def readexactly(self, n):
-        part = await self.read(n)
-        if len(part) < n:
-            raise EOFError
-        return part
-
-
 def test_a_message_over_soft_limit_is_never_given_whole():
     # Under 128 bytes (ws._PREFIX) it was, not checked as UTF-8, and the RPC
     # layer (len(data) < size tells it) would have parsed it.
     payload = b'[2,"1","x",' + b"\xff" * 100 + b"]"
-    sock = WebSocket(_Bytes(encode_header(1, len(payload)) + payload), None, 65536, 1, 0)
+    sock = WebSocket(Feed(encode_header(1, len(payload)) + payload), None, 65536, 1, 0)
     sock.soft_limit = 100
     data, size = asyncio.run(sock.recv())
     assert size == len(payload) and len(data) < size and bytes(data) == payload[:len(data)]
