@@ -1,5 +1,5 @@
 """Reset B11/B12 through the board's reset hook. Loaded only when a Reset
-request comes (see Agent.handler).
+request comes (see agent.ACTIONS).
 
 OnIdle while a charging session runs answers Scheduled and resets when the
 session ends (B12); otherwise the answer goes first, then the reset. The

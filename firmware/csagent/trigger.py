@@ -1,5 +1,5 @@
 """TriggerMessage (F06), as far as this agent sends the messages: loaded
-only when such a request comes (see Agent.handler).
+only when such a request comes (see agent.ACTIONS).
 
 The answer goes first, then the message (F06.FR.04). BootNotification is
 Rejected once the station is Accepted (F06.FR.17) and otherwise sent at
