@@ -117,7 +117,8 @@ def offsets(table, h):
 
 def find(path, table, key, key_fn):
     """The parsed line of the file at `path` that `table` records under the
-    hash of `key` and whose key_fn(line) is key, or None: hashes collide."""
+    hash of `key` and whose key_fn(line) is key, or None: hashes collide.
+    Its offset comes with it as "at": one small int that names the line."""
     for offset in offsets(table, hash_key(key)):
         with open(path, "rb") as f:
             f.seek(offset)
@@ -125,6 +126,7 @@ def find(path, table, key, key_fn):
                 d = json.loads(line)
                 break
         if key_fn(d) == key:
+            d["at"] = offset
             return d
     return None
 
@@ -194,10 +196,10 @@ class DeviceModel:
 
     def current(self, d, attr="Actual"):
         """The attribute's value now: provider, then RAM, store, default."""
-        key = self._store_key(d, attr)
-        provider = self._providers.get(key)
+        provider = self._providers.get(d["at"]) if attr == "Actual" else None
         if provider is not None:
             return provider()
+        key = self._store_key(d, attr)
         value = self._live.get(key)
         if value is None:
             value = self.store.get(key)
@@ -229,7 +231,7 @@ class DeviceModel:
             n = int(v)
         except (TypeError, ValueError):
             n = default
-        if d is None or self._store_key(d, "Actual") not in self._providers:  # a provider's value moves
+        if d is None or d["at"] not in self._providers:  # a provider's value moves
             if len(ints) >= _INTS:
                 ints.clear()
             ints[asked] = n
@@ -316,20 +318,23 @@ class DeviceModel:
             changes.append((d, "Actual", text))
         self.store_batch(changes)
 
-    def provide(self, component, variable, fn, attr="Actual", **where):
-        """Let fn() give the value on every read, for what changes by itself
-        (ClockCtrlr.DateTime)."""
+    # Providers and checks are kept by their line's offset, not by a key
+    # string: a string of 40-odd characters each was most of what they held.
+
+    def provide(self, component, variable, fn, **where):
+        """Let fn() give the Actual value on every read, for what changes
+        by itself (ClockCtrlr.DateTime)."""
         self._ints = {}
-        self._providers[self._store_key(self._find(component, variable, attr, where), attr)] = fn
+        self._providers[self._find(component, variable, "Actual", where)["at"]] = fn
 
     def add_check(self, component, variable, fn, **where):
         """A rule beyond the characteristics for SetVariables: fn(value)
         returns None or a reasonCode to reject with (e.g. B10.FR.02: every
         NetworkConfigurationPriority slot must hold a valid profile)."""
-        self._checks[self._find(component, variable, "Actual", where)["key"]] = fn
+        self._checks[self._find(component, variable, "Actual", where)["at"]] = fn
 
     def extra_check(self, d, value):
-        fn = self._checks.get(d["key"])
+        fn = self._checks.get(d["at"])
         return fn(value) if fn else None
 
     def watch(self, fn):
@@ -355,15 +360,16 @@ class DeviceModel:
         self._last = None  # the lookups' caches make room for a report (~0.8 KB)
         self._ints = {}
         with open(self._path, "rb") as f:
-            for _, line in lines(f, 128):
+            for at, line in lines(f, 128):
                 if line.strip():  # neither the line nor the entry stays held here while it is out
-                    out = [self._report(line, longest)]
+                    out = [self._report(at, line, longest)]
                     line = None
                     yield out.pop()
 
-    def _report(self, line, longest):
+    def _report(self, at, line, longest):
         d = json.loads(line)
         d["key"] = key_of(d)
+        d["at"] = at
         component = {"name": d["component"]}
         if d.get("componentInstance"):
             component["instance"] = d["componentInstance"]
