@@ -11,14 +11,13 @@ import binascii
 from hashlib import sha256
 
 from .cert_store import BUNDLES, count, read, write
-from .compat import const, unload
+from .compat import const
 from .log import log
 
 _SEC = const("SecurityCtrlr")
 _ENTRIES = const("CertificateEntries")
 _SECURITY_PROFILE = const("SecurityProfile")
 _CSMS = const("CSMSRootCertificate")
-_LOADED = const(("csagent.cert_store", "csagent.x509", "csagent.pubkey", "csagent.der"))  # what this loads
 
 
 def _bundle(kind):
@@ -74,18 +73,6 @@ def _installed(board, kinds):
                     log("certificate", "unreadable", file, at, e)
 
 
-def _then_drop(handler):
-    """The handler, and after it the code this module loaded (the bundles'
-    and x509's) dropped: the request's code, not the agent's."""
-    def run(*args):
-        try:
-            return handler(*args)
-        finally:
-            unload(*_LOADED)
-    return run
-
-
-@_then_drop
 def install(payload, model, board, ws):
     """InstallCertificate (M05): a CA certificate, valid now, whose own
     signature verifies, goes into its bundle. One signed with an algorithm
@@ -133,7 +120,6 @@ def _with(ders, extra):
     yield extra
 
 
-@_then_drop
 def installed(payload, board):
     """GetInstalledCertificateIds (M03): the hash data of each certificate of
     the types asked for (all when none are given)."""
@@ -144,7 +130,6 @@ def installed(payload, board):
     return {"status": "Accepted", "certificateHashDataChain": chain}  # M03.FR.03, M03.FR.04
 
 
-@_then_drop
 def delete(payload, model, board, ws):
     """DeleteCertificate (M04): remove the certificate the hash data names,
     unless it is a CSMS root the connection up now depends on (Failed).

@@ -60,14 +60,17 @@ def borrow(name, function, *args):
     """The one way to run code kept in flash and loaded for a moment (the
     store's base log, loading the device model, a rare request): call
     `function` of module `name` with plain state, and drop the module
-    (unload) once it returned. The module takes what it works on as
-    arguments and gives back what it made; it writes no other object's
-    private fields, and imports nothing that imports it back."""
+    (unload) once it returned, with every module of the agent it loaded
+    meanwhile (x509 for a certificate, ...). The module takes what it works
+    on as arguments and gives back what it made; it writes no other
+    object's private fields, and imports nothing that imports it back."""
+    import sys
+    before = set(sys.modules) if BOARD_HEAP else ()
     module = __import__(name, None, None, (function,))
     try:
         return getattr(module, function)(*args)
     finally:
-        unload(name)
+        unload(name, *[m for m in sys.modules if m not in before and m.startswith("csagent.")])
 
 
 def unload(*names):
