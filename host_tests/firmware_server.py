@@ -9,7 +9,6 @@ than Content-Length), `missing` (404). It counts the requests it gets.
 """
 import asyncio
 import os
-import signal
 import ssl as ssl_module
 import sys
 
@@ -116,22 +115,6 @@ def request(server_url, pki, signature, request_id=1, **firmware):
     if interval is not None:
         payload["retryInterval"] = interval
     return payload
-
-
-def power_cut(station):
-    """kill -9 the board: the unix-port process and the runner that would
-    restart it (tools/station.py), as a power cut leaves them."""
-    pid = station.proc.pid
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            children = [int(p) for p in f.read().split()]
-    except OSError:
-        children = []
-    for p in children + [pid]:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def statuses(st):

@@ -84,6 +84,25 @@ class StationProcess:
         self._log.close()
         return self.proc.returncode
 
+    def power_cut(self):
+        """kill -9 the board and the runner that would start it again, as a
+        power cut leaves them. The runner is frozen first: a board that has
+        just reset is started again at once, and one started between reading
+        the runner's children and its kill would outlive the test beside the
+        next power-on, both on one flash."""
+        pid = self.proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                board = [int(p) for p in f.read().split()]
+        except OSError:
+            board = []
+        for p in board + [pid]:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()

@@ -19,7 +19,6 @@ the emulated RP2040 runs at about a fifth of real time when busy).
 import asyncio
 import json
 import os
-import signal
 
 import pytest
 import trustme
@@ -141,13 +140,6 @@ def test_new_apn_by_set_network_profile_and_a_redial(tmp_path):
     assert picow.TEST_APN["apnPassword"] not in log
 
 
-def node_of(station):
-    """The emulator (node) the runner started, by /proc: its only child."""
-    pid = station.proc.pid
-    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-        return [int(p) for p in f.read().split()]
-
-
 def test_power_cut_during_a_setvariables_commit(tmp_path):
     """The board and its runner are killed at the first flash write after a
     SetVariables of many values was sent: on the next start the store is
@@ -164,8 +156,7 @@ def test_power_cut_during_a_setvariables_commit(tmp_path):
             if os.stat(image).st_mtime_ns != last:
                 break
             await asyncio.sleep(0.005)
-        for pid in node_of(station) + [station.proc.pid]:
-            os.kill(pid, signal.SIGKILL)  # power gone: no goodbye from the board
+        station.power_cut()  # no goodbye from the board
         await station.proc.wait()
         request.cancel()
         return before

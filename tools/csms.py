@@ -48,6 +48,7 @@ class Station(ChargePoint):
         self.received = []  # (action, payload) of every CALL the station sent
         self.invalid = []  # what the `ocpp` package refused (schema errors)
         self.reports = {}  # requestId -> list of NotifyReport payloads
+        self.open = True  # until the connection ends
         self.arrived = asyncio.Condition()
 
     async def route_message(self, raw):
@@ -201,6 +202,8 @@ class Csms:
             await station.start()
         except websockets.ConnectionClosed as e:
             self.closed.append(e.rcvd.code if e.rcvd else 1006)
+        finally:
+            station.open = False
         self.say("%s disconnected" % station_id)
 
     async def wait_station(self, station_id, connections=1, timeout=20):
