@@ -5,7 +5,9 @@ the ws:// tests at the whole scenario's, the wss:// tests at a TLS session's;
 then the Pico W image on the emulated RP2040 (host_tests/test_emulated_pico.py)
 and as a station on a dialled cellular link (host_tests/test_picow_station.py,
 test_picow_firmware_update.py, and test_e2e_variables.py unchanged through
-tools/station.py --runtime picow).
+tools/station.py --runtime picow). The dual x509 and pubkey tests also run
+on the stock 32-bit port it builds (a board's 32-bit long-int digits): make
+test, which comes first in CI, has no such port yet and skips them.
 
   firmware_test.py [--heap BYTES] [--tls-heap BYTES] [pytest arguments...]
 
@@ -78,6 +80,10 @@ def main(argv=None):
         # the report-heap probe runs .mpy files on the 64-bit port itself: not a station
         code |= subprocess.run([sys.executable, "-m", "pytest", "-q", "-k", "not report_heap_does_not_grow"]
                                + tests + pytest_args, cwd=ROOT, env=env).returncode
+    print("x509 and pubkey on the stock 32-bit port", flush=True)
+    code |= subprocess.run([sys.executable, "-m", "pytest", "-q", "-k", "unix32",
+                            os.path.join(ROOT, "host_tests", "test_crypto_interop.py")] + pytest_args,
+                           cwd=ROOT).returncode
     print("the Pico W image on the emulated RP2040, and as a station over a dialled cellular link", flush=True)
     env = dict(os.environ, CSAGENT_PICOW=images["picow"])
     code |= subprocess.run([sys.executable, "-m", "pytest", "-q"] + [
