@@ -91,11 +91,11 @@ class StationProcess:
         the runner's children and its kill would outlive the test beside the
         next power-on, both on one flash."""
         pid = self.proc.pid
-        os.kill(pid, signal.SIGSTOP)
         try:
+            os.kill(pid, signal.SIGSTOP)
             with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
                 board = [int(p) for p in f.read().split()]
-        except OSError:
+        except OSError:  # the runner is gone already (ProcessLookupError is one)
             board = []
         for p in board + [pid]:
             try:
