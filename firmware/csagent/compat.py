@@ -65,12 +65,13 @@ def borrow(name, function, *args):
     on as arguments and gives back what it made; it writes no other
     object's private fields, and imports nothing that imports it back."""
     import sys
-    before = set(sys.modules) if BOARD_HEAP else ()
+    before = set(sys.modules) if BOARD_HEAP else None  # CPython keeps its modules
     module = __import__(name, None, None, (function,))
     try:
         return getattr(module, function)(*args)
     finally:
-        unload(name, *[m for m in sys.modules if m not in before and m.startswith("csagent.")])
+        if before is not None:
+            unload(name, *[m for m in sys.modules if m not in before and m.startswith("csagent.")])
 
 
 def unload(*names):
